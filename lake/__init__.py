@@ -1,0 +1,1 @@
+"""lake: a CGM lakehouse on DuckLake (Nightscout -> raw -> bronze -> silver -> gold)."""

@@ -1,0 +1,24 @@
+"""Command line: `python -m lake doctor` (health check of the configured lake)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lake", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="check that the configured lake is reachable and writable")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "doctor":
+        from lake import doctor
+
+        return doctor.run()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

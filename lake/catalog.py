@@ -1,0 +1,356 @@
+"""lake.catalog: the only module that knows how to reach the lake.
+
+`connect(settings)` returns an Ibis DuckDB backend with the DuckLake catalog attached as `lake`,
+the same `lake.<schema>.<table>` for every consumer (dlt, Ibis, notebooks, checks), in every
+process. Around it: extensions installed from the pinned pip wheels (never downloaded), the layer
+schemas, one-snapshot transactions with our own retry, atomic table publication, snapshots.
+
+Why our own retry: DuckLake 1.5.5 retries a commit only on errors it recognises as conflicts;
+SQLite's "database is locked" is not one of them (duckdb/ducklake#1309, fixed after 1.5.5), and a
+logical conflict (a DELETE racing an INSERT on one table) aborts the whole transaction. Both are
+safe to retry from the top, because a failed commit rolls back its data files.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+from ibis.backends.duckdb import Backend
+
+from lake.config import CatalogSettings, Settings
+
+log = logging.getLogger(__name__)
+
+LAKE = "lake"
+SCHEMAS = ("raw", "bronze", "silver", "gold", "meta")
+# (wheel module suffix, name DuckDB knows it by once installed)
+EXTENSIONS = (
+    ("ducklake", "ducklake"),
+    ("sqlite_scanner", "sqlite_scanner"),
+    ("postgres", "postgres_scanner"),
+    ("httpfs", "httpfs"),
+)
+# Commit errors that are safe to retry from BEGIN: SQLite's single writer, DuckLake's optimistic
+# concurrency (logical conflicts, exhausted metadata retries, a racing first initialisation).
+RETRYABLE = re.compile(
+    r"database is locked|Transaction conflict|conflict|maximum retry count|"
+    r"duplicate key value|has been created by another transaction",
+    re.IGNORECASE,
+)
+
+T = TypeVar("T")
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be reached or used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A Luigi completion marker, committed in the same transaction as the data it vouches for."""
+
+    task_id: str
+    task_family: str
+    parameters: str  # JSON
+    inputs: str = "{}"  # JSON: versions of what the task read (dependency tracking)
+
+
+META_TABLES = {
+    "task_markers": """task_id VARCHAR NOT NULL, task_family VARCHAR NOT NULL,
+        parameters VARCHAR, inputs VARCHAR, written_at TIMESTAMPTZ NOT NULL""",
+}
+
+
+def connect(settings: Settings, *, read_only: bool = False, retries: int = 8) -> Backend:
+    """An Ibis DuckDB backend with the lake attached as `lake` (created on first use).
+
+    `read_only` attaches the catalog READ_ONLY (notebooks, checks): writes then fail in DuckDB.
+    """
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": True})
+    try:
+        install_extensions(con)
+        _create_secrets(con, settings)
+        _with_retry(lambda: _attach(con, settings, read_only), retries, "attaching the lake")
+        # Set once per session; DuckLake reads them at commit time.
+        con.execute("SET ducklake_max_retry_count = 100")
+        con.execute("SET ducklake_retry_wait_ms = 50")
+        if not read_only:
+            _with_retry(lambda: _ensure_layout(con), retries, "creating the lake's schemas")
+    except BaseException:
+        con.close()
+        raise
+    return ibis.duckdb.from_connection(con)
+
+
+def install_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """Install the lake's extensions from the pinned pip wheels (a local file copy, no network).
+
+    Installing is skipped when DuckDB already has them; `autoinstall_known_extensions=false` makes a
+    missing one fail fast instead of downloading it.
+    """
+    installed = {name for (name,) in con.execute(
+        "SELECT extension_name FROM duckdb_extensions() WHERE installed").fetchall()}
+    for wheel, name in EXTENSIONS:
+        if name in installed:
+            continue
+        try:
+            from duckdb_extensions import import_extension
+
+            import_extension(wheel, con=con)
+        except ModuleNotFoundError as exc:
+            raise LakeError(
+                f"DuckDB extension {name!r} is not installed and its wheel is missing "
+                f"(pip install duckdb-extension-{wheel.replace('_', '-')}=={duckdb.__version__}): {exc}"
+            ) from None
+        except duckdb.Error as exc:
+            raise LakeError(f"DuckDB extension {name!r} could not be installed from its wheel: {exc}") from None
+
+
+def _create_secrets(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Credentials go into DuckDB secrets, never into ATTACH strings: DuckDB echoes those in errors."""
+    cat = settings.catalog
+    if cat.kind == "postgresql":
+        con.execute(
+            "CREATE OR REPLACE SECRET lake_catalog (TYPE postgres, HOST ?, PORT ?, DATABASE ?, USER ?, PASSWORD ?)"
+            .replace("?", "{}").format(*(_quote(v) for v in (
+                cat.host, str(cat.port), cat.dbname, cat.user,
+                cat.password.reveal() if cat.password else ""))))
+    if settings.s3:
+        s3 = settings.s3
+        bucket = settings.data_path.split("/")[2]
+        con.execute(
+            "CREATE OR REPLACE SECRET lake_s3 (TYPE s3, KEY_ID {}, SECRET {}, ENDPOINT {}, REGION {}, "
+            "USE_SSL {}, URL_STYLE {}, SCOPE {})".format(
+                _quote(s3.access_key_id), _quote(s3.secret_access_key.reveal()), _quote(s3.endpoint),
+                _quote(s3.region), "true" if s3.use_ssl else "false", _quote(s3.url_style),
+                _quote(f"s3://{bucket}")))
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def attach_statement(settings: Settings, *, read_only: bool = False) -> str:
+    """The ATTACH statement for this lake. It holds no secret (those live in DuckDB secrets)."""
+    cat = settings.catalog
+    options = [f"DATA_PATH {_quote(settings.data_path)}"]
+    if cat.kind == "sqlite":
+        target = f"ducklake:sqlite:{cat.path}"
+        # WAL lets readers work beside a writer; the busy timeout absorbs short lock waits.
+        options += ["META_JOURNAL_MODE 'WAL'", "META_BUSY_TIMEOUT 5000"]
+    elif cat.kind == "postgresql":
+        target = "ducklake:postgres:"
+        options.append("META_SECRET lake_catalog")
+    else:
+        target = f"ducklake:{cat.path}"
+    if read_only:
+        options.append("READ_ONLY")
+    return f"ATTACH {_quote(target)} AS {LAKE} ({', '.join(options)})"
+
+
+def _attach(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: bool) -> None:
+    cat = settings.catalog
+    if cat.path is not None and not read_only:
+        cat.path.parent.mkdir(parents=True, exist_ok=True)
+    if not settings.data_path_is_s3 and not read_only:
+        Path(settings.data_path).mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(attach_statement(settings, read_only=read_only))
+    except duckdb.Error as exc:
+        raise _attach_error(exc, cat) from None
+
+
+def _attach_error(exc: duckdb.Error, cat: CatalogSettings) -> Exception:
+    text = redact(str(exc), cat)
+    if "Could not set lock on file" in text or "Conflicting lock" in text:
+        pid = re.search(r"PID (\d+)", text)
+        return LakeError(
+            f"The DuckDB-file catalog {cat.path} is open in another process"
+            f"{f' (PID {pid.group(1)})' if pid else ''}. A DuckDB-file catalog is single-process: "
+            "run one worker at a time, or use a SQLite or PostgreSQL catalog (LAKE_CATALOG) for "
+            "parallel work.")
+    if RETRYABLE.search(text):
+        return duckdb.TransactionException(text)  # retried by the caller
+    return LakeError(f"Cannot attach the lake catalog {cat.display()}: {text}")
+
+
+def _ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
+    existing = {name for (name,) in con.execute(
+        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [LAKE]).fetchall()}
+    tables = {name for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'meta'",
+        [LAKE]).fetchall()}
+    missing = [s for s in SCHEMAS if s not in existing]
+    missing_tables = [t for t in META_TABLES if t not in tables]
+    if not missing and not missing_tables:
+        return  # the common case: no write, no snapshot
+    con.execute("BEGIN")
+    try:
+        for schema in missing:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE}.{schema}")
+        for table in missing_tables:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.meta.{table} ({META_TABLES[table]})")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def redact(text: str, cat: CatalogSettings) -> str:
+    """Remove the catalog password from a message (belt and braces: it should never be there)."""
+    if cat.password and cat.password.reveal():
+        text = text.replace(cat.password.reveal(), "***")
+    return re.sub(r"(password=)\S+", r"\1***", text)
+
+
+def _with_retry(work: Callable[[], T], attempts: int, what: str) -> T:
+    """Run `work`, retrying with jittered exponential backoff while it fails with a retryable error."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except duckdb.Error as exc:
+            if attempt == attempts or not RETRYABLE.search(str(exc)):
+                raise
+            delay = min(2.0, 0.05 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+            log.info("%s: retryable error (attempt %d/%d), retrying in %.2fs: %s",
+                     what, attempt, attempts, delay, str(exc).splitlines()[0])
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def raw_connection(backend: Backend) -> duckdb.DuckDBPyConnection:
+    return backend.con
+
+
+def in_transaction(backend: Backend, work: Callable[[duckdb.DuckDBPyConnection], T], *,
+                   attempts: int = 12, what: str = "lake transaction") -> T:
+    """Run `work(con)` inside BEGIN..COMMIT: everything it writes is one DuckLake snapshot.
+
+    On a retryable commit error the whole block is rolled back and run again from the top, so
+    `work` must be idempotent given the lake's state (read what it needs inside the block).
+    """
+    con = raw_connection(backend)
+
+    def once() -> T:
+        con.execute("BEGIN")
+        try:
+            result = work(con)
+            con.execute("COMMIT")
+            return result
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the failed COMMIT already ended the transaction
+            raise
+
+    return _with_retry(once, attempts, what)
+
+
+@contextmanager
+def transaction(backend: Backend) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A one-snapshot block without retry, for interactive use: `with transaction(lake) as con:`."""
+    con = raw_connection(backend)
+    con.execute("BEGIN")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
+def qualified(table: str) -> str:
+    """'silver.glucose_readings' -> 'lake.silver.glucose_readings' (validated, quoted)."""
+    schema, _, name = table.partition(".")
+    if schema not in SCHEMAS or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a lake table name: {table!r} (expected <schema>.<table>, schema in {SCHEMAS})")
+    return f'{LAKE}."{schema}"."{name}"'
+
+
+def write_marker(con: duckdb.DuckDBPyConnection, marker: Marker) -> None:
+    """Append a completion marker. Markers are append-only: a DELETE would conflict with every
+    concurrent marker INSERT (DuckLake conflicts are per table)."""
+    con.execute(
+        f"INSERT INTO {qualified('meta.task_markers')} VALUES (?, ?, ?, ?, now())",
+        [marker.task_id, marker.task_family, marker.parameters, marker.inputs])
+
+
+def publish_table(backend: Backend, table: str, expr: ir.Table, *, marker: Marker | None = None,
+                  also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> int:
+    """Replace `table` with the result of `expr` in one snapshot, with its marker if given.
+
+    `CREATE OR REPLACE ... AS` inside one transaction: readers see the old table or the new one,
+    never a missing or half-built one (Ibis' own overwrite is four commits). Returns the row count.
+    Writers of the same table must be serialised by the caller (DuckLake lets a concurrent INSERT
+    be silently replaced).
+    """
+    backend._run_pre_execute_hooks(expr)  # registers in-memory tables (ibis.memtable) with DuckDB
+    sql = backend.compile(expr)
+    target = qualified(table)
+
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}")
+        if also is not None:
+            also(con)
+        if marker is not None:
+            write_marker(con, marker)
+        (rows,) = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+        return rows
+
+    return in_transaction(backend, work, what=f"publishing {table}")
+
+
+def marker_exists(backend: Backend, task_id: str) -> bool:
+    (n,) = raw_connection(backend).execute(
+        f"SELECT count(*) FROM {qualified('meta.task_markers')} WHERE task_id = ?", [task_id]).fetchone()
+    return n > 0
+
+
+def latest_marker(backend: Backend, task_id: str) -> Mapping[str, object] | None:
+    row = raw_connection(backend).execute(
+        f"SELECT task_id, parameters, inputs, written_at FROM {qualified('meta.task_markers')} "
+        "WHERE task_id = ? ORDER BY written_at DESC LIMIT 1", [task_id]).fetchone()
+    return None if row is None else dict(zip(("task_id", "parameters", "inputs", "written_at"), row))
+
+
+def current_snapshot_id(backend: Backend) -> int:
+    (snapshot,) = raw_connection(backend).execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+    return snapshot
+
+
+def snapshot_count(backend: Backend) -> int:
+    (n,) = raw_connection(backend).execute(f"SELECT count(*) FROM {LAKE}.snapshots()").fetchone()
+    return n
+
+
+def table(backend: Backend, name: str, *, version: int | None = None) -> ir.Table:
+    """An Ibis table for `<schema>.<table>`; `version` reads it as of that snapshot (time travel)."""
+    qualified(name)
+    schema, _, tname = name.partition(".")
+    if version is None:
+        return backend.table(tname, database=(LAKE, schema))
+    return backend.sql(f"SELECT * FROM {qualified(name)} AT (VERSION => {int(version)})")
+
+
+def table_exists(backend: Backend, name: str) -> bool:
+    schema, _, tname = name.partition(".")
+    (n,) = raw_connection(backend).execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+        "AND table_name = ?", [LAKE, schema, tname]).fetchone()
+    return n > 0

@@ -1,0 +1,1 @@
+"""Luigi tasks: `luigi --module tasks BuildGold` (thin wiring around lake.*)."""

@@ -1,0 +1,59 @@
+"""Shared fixtures: a clean environment per test and an embedded lake in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lake import catalog
+from lake.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_PREFIXES = ("LAKE_", "NIGHTSCOUT_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own lake or Nightscout configuration."""
+    for name in list(os.environ):
+        if name.startswith(CONFIG_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+def embedded_env(home: Path) -> dict[str, str]:
+    return {"LAKE_HOME": str(home)}
+
+
+@pytest.fixture
+def lake_env(tmp_path: Path) -> dict[str, str]:
+    """Environment variables of a fresh embedded lake (SQLite catalog, local Parquet)."""
+    return embedded_env(tmp_path / "lakehouse")
+
+
+@pytest.fixture
+def lake(lake_env: dict[str, str]):
+    backend = catalog.connect(Settings.from_env(lake_env))
+    yield backend
+    backend.con.close()
+
+
+def run_python(code: str, env: dict[str, str], *, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `code` in a separate Python process (a real second process) with `env` added."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_PREFIXES)}
+    full_env.update(env)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), full_env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_python(code: str, env: dict[str, str]) -> subprocess.Popen:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_PREFIXES)}
+    full_env.update(env)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), full_env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

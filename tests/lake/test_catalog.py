@@ -1,0 +1,190 @@
+"""lake.catalog on the embedded lake: tables persist across processes, publication is atomic,
+concurrent commits all land, and the DuckDB-file catalog explains its single-process limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import duckdb
+import ibis
+import pytest
+
+from lake import catalog
+from lake.config import Settings
+from tests.conftest import run_python, start_python
+
+
+def test_connect_attaches_the_lake_with_every_layer_schema(lake):
+    schemas = {name for (name,) in lake.con.execute(
+        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = 'lake'").fetchall()}
+    assert set(catalog.SCHEMAS) <= schemas
+    assert catalog.table_exists(lake, "meta.task_markers")
+
+
+def test_extensions_come_from_the_wheels_and_are_never_downloaded(lake):
+    (autoinstall,) = lake.con.execute("SELECT current_setting('autoinstall_known_extensions')").fetchone()
+    assert autoinstall is False
+    loaded = {name for (name,) in lake.con.execute(
+        "SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}
+    assert {"ducklake", "sqlite_scanner"} <= loaded
+
+
+def test_a_missing_extension_is_a_clear_error_not_a_download(tmp_path: Path):
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "extension_directory": str(tmp_path / "empty")})
+    with pytest.raises(duckdb.IOException, match="not found"):
+        con.execute("LOAD ducklake")
+
+
+def test_a_table_written_by_one_process_is_read_by_another(lake_env):
+    written = run_python(
+        """
+        import ibis
+        from lake import catalog
+        from lake.config import Settings
+        lake = catalog.connect(Settings.from_env())
+        catalog.publish_table(lake, "gold.handoff", ibis.memtable({"subject_id": ["a", "b"], "tir": [71.5, 64.0]}))
+        """, lake_env)
+    assert written.returncode == 0, written.stderr
+    read = run_python(
+        """
+        from lake import catalog
+        from lake.config import Settings
+        lake = catalog.connect(Settings.from_env(), read_only=True)
+        print(catalog.table(lake, "gold.handoff").order_by("subject_id").to_pyarrow().to_pylist())
+        """, lake_env)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "[{'subject_id': 'a', 'tir': 71.5}, {'subject_id': 'b', 'tir': 64.0}]"
+
+
+def test_publish_table_and_its_marker_are_one_snapshot(lake):
+    before = catalog.current_snapshot_id(lake)
+    rows = catalog.publish_table(lake, "silver.numbers", ibis.memtable({"n": list(range(100))}),
+                                 marker=catalog.Marker("BuildNumbers__x", "BuildNumbers", json.dumps({"x": 1})))
+    assert rows == 100
+    assert catalog.current_snapshot_id(lake) == before + 1
+    assert catalog.marker_exists(lake, "BuildNumbers__x")
+
+
+def test_a_failed_publication_leaves_neither_table_nor_marker(lake):
+    def fail(con):
+        raise RuntimeError("boom in the middle")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        catalog.publish_table(lake, "silver.never", ibis.memtable({"n": [1, 2]}),
+                              marker=catalog.Marker("Never", "Never", "{}"), also=fail)
+    assert not catalog.table_exists(lake, "silver.never")
+    assert not catalog.marker_exists(lake, "Never")
+
+
+def test_read_only_connection_refuses_writes(lake, lake_env):
+    reader = catalog.connect(Settings.from_env(lake_env), read_only=True)
+    with pytest.raises(duckdb.Error, match="(?i)read.only"):
+        reader.con.execute("CREATE TABLE lake.silver.nope AS SELECT 1 AS x")
+
+
+def test_time_travel_reads_a_table_as_of_an_earlier_snapshot(lake):
+    catalog.publish_table(lake, "gold.versions", ibis.memtable({"v": [1]}))
+    first = catalog.current_snapshot_id(lake)
+    catalog.publish_table(lake, "gold.versions", ibis.memtable({"v": [2, 3]}))
+    assert catalog.table(lake, "gold.versions", version=first).v.to_list() == [1]
+    assert sorted(catalog.table(lake, "gold.versions").v.to_list()) == [2, 3]
+
+
+POLLER = """
+import sys, time
+from lake import catalog
+from lake.config import Settings
+lake = catalog.connect(Settings.from_env(), read_only=True)
+print("ready", flush=True)
+seen, deadline = set(), time.time() + 120
+while time.time() < deadline:
+    try:
+        rows = lake.con.execute("SELECT count(*), count(DISTINCT build) FROM lake.silver.rebuilt").fetchone()
+    except Exception as exc:
+        print("ERROR", type(exc).__name__, str(exc).splitlines()[0], flush=True)
+        continue
+    seen.add(rows)
+    if rows == (1000, 1) and lake.con.execute("SELECT max(build) FROM lake.silver.rebuilt").fetchone()[0] == 50:
+        break
+print("SEEN", sorted(seen), flush=True)
+"""
+
+
+def test_readers_never_see_a_table_missing_or_half_built_during_50_rebuilds(lake, lake_env):
+    def build(n: int) -> ibis.Table:
+        return ibis.memtable({"build": [n] * 1000, "i": list(range(1000))})
+
+    catalog.publish_table(lake, "silver.rebuilt", build(0))
+    poller = start_python(POLLER, lake_env)
+    assert poller.stdout.readline().strip() == "ready"
+    for n in range(1, 51):
+        catalog.publish_table(lake, "silver.rebuilt", build(n))
+    out, err = poller.communicate(timeout=180)
+    assert poller.returncode == 0, err
+    assert "ERROR" not in out, out
+    assert out.strip().endswith("SEEN [(1000, 1)]"), out
+
+
+WRITER = """
+import sys
+from lake import catalog
+from lake.config import Settings
+lake = catalog.connect(Settings.from_env())
+worker = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+for i in range(20):
+    catalog.in_transaction(lake, lambda con: con.execute(
+        "INSERT INTO lake.raw.commits SELECT ?, ?, range FROM range(100)", [WORKER, i]))
+print("done", flush=True)
+"""
+
+
+def test_concurrent_commits_from_four_processes_on_sqlite_all_land(lake, lake_env):
+    lake.con.execute("CREATE TABLE lake.raw.commits (worker INTEGER, batch INTEGER, n BIGINT)")
+    writers = [start_python(WRITER.replace("WORKER", str(w)), lake_env) for w in range(4)]
+    for writer in writers:
+        out, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err
+    total, batches = lake.con.execute(
+        "SELECT count(*), count(DISTINCT (worker, batch)) FROM lake.raw.commits").fetchone()
+    assert (total, batches) == (4 * 20 * 100, 80)
+
+
+def test_duckdb_file_catalog_refuses_a_second_process_and_says_why(tmp_path: Path):
+    env = {"LAKE_CATALOG": f"duckdb:///{tmp_path}/cat.ducklake", "LAKE_DATA_PATH": str(tmp_path / "data")}
+    holder = start_python(
+        """
+        import sys
+        from lake import catalog
+        from lake.config import Settings
+        lake = catalog.connect(Settings.from_env())
+        print("holding", flush=True)
+        sys.stdin.readline() if sys.stdin else None
+        import time; time.sleep(60)
+        """, env)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        second = run_python(
+            """
+            from lake import catalog
+            from lake.config import Settings
+            catalog.connect(Settings.from_env())
+            """, env)
+        assert second.returncode != 0
+        assert "is open in another process" in second.stderr
+        assert "A DuckDB-file catalog is single-process" in second.stderr
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+def test_duckdb_file_catalog_works_in_one_process(tmp_path: Path):
+    settings = Settings.from_env({"LAKE_CATALOG": f"duckdb:///{tmp_path}/cat.ducklake",
+                                  "LAKE_DATA_PATH": str(tmp_path / "data")})
+    lake = catalog.connect(settings)
+    catalog.publish_table(lake, "bronze.single", ibis.memtable({"x": [1, 2, 3]}))
+    lake.con.close()
+    again = catalog.connect(settings, read_only=True)
+    assert catalog.table(again, "bronze.single").count().execute() == 3

@@ -33,6 +33,7 @@ from lake.config import CatalogSettings, Settings
 log = logging.getLogger(__name__)
 
 LAKE = "lake"
+METADATA_SCHEMA = "lake"  # the PostgreSQL schema holding DuckLake's metadata tables
 SCHEMAS = ("raw", "bronze", "silver", "gold", "meta")
 # (wheel module suffix, name DuckDB knows it by once installed)
 EXTENSIONS = (
@@ -145,16 +146,19 @@ def _quote(value: str) -> str:
 def attach_statement(settings: Settings, *, read_only: bool = False) -> str:
     """The ATTACH statement for this lake. It holds no secret (those live in DuckDB secrets)."""
     cat = settings.catalog
-    options = [f"DATA_PATH {_quote(settings.data_path)}"]
+    # Local paths are stored absolute: the lake then works from any working directory.
+    data_path = settings.data_path if settings.data_path_is_s3 else f"{Path(settings.data_path).resolve()}/"
+    options = [f"DATA_PATH {_quote(data_path)}"]
     if cat.kind == "sqlite":
-        target = f"ducklake:sqlite:{cat.path}"
+        target = f"ducklake:sqlite:{cat.path.resolve()}"
         # WAL lets readers work beside a writer; the busy timeout absorbs short lock waits.
         options += ["META_JOURNAL_MODE 'WAL'", "META_BUSY_TIMEOUT 5000"]
     elif cat.kind == "postgresql":
         target = "ducklake:postgres:"
-        options.append("META_SECRET lake_catalog")
+        # The metadata schema is named explicitly so dlt (dlt_destination) attaches the same lake.
+        options += ["META_SECRET lake_catalog", f"METADATA_SCHEMA {_quote(METADATA_SCHEMA)}"]
     else:
-        target = f"ducklake:{cat.path}"
+        target = f"ducklake:{cat.path.resolve()}"
     if read_only:
         options.append("READ_ONLY")
     return f"ATTACH {_quote(target)} AS {LAKE} ({', '.join(options)})"
@@ -354,3 +358,61 @@ def table_exists(backend: Backend, name: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
         "AND table_name = ?", [LAKE, schema, tname]).fetchone()
     return n > 0
+
+
+@contextmanager
+def lent_to_dlt(backend: Backend, settings: Settings) -> Iterator[None]:
+    """Let dlt attach the lake in this process. A DuckDB-file catalog can be attached only once per
+    process ("Unique file handle conflict"), so ours is detached meanwhile; other catalogs need nothing."""
+    if settings.catalog.kind != "duckdb":
+        yield
+        return
+    con = raw_connection(backend)
+    con.execute(f"DETACH {LAKE}")
+    try:
+        yield
+    finally:
+        _attach(con, settings, read_only=False)
+
+
+def dlt_destination(settings: Settings):
+    """A dlt `ducklake` destination for this same lake (the same catalog, data path and name).
+
+    dlt opens its own DuckDB connections and attaches the lake itself; it finds the extensions
+    that `install_extensions` put in DuckDB's extension directory and never downloads any.
+    On PostgreSQL its ATTACH string holds the password: callers redact dlt's errors with `redact`.
+    """
+    import dlt
+    from dlt.common.configuration.specs import AwsCredentials
+    from dlt.common.storages.configuration import FilesystemConfiguration
+    from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+
+    cat = settings.catalog
+    if cat.kind == "postgresql":
+        from urllib.parse import quote
+
+        password = f":{quote(cat.password.reveal(), safe='')}" if cat.password else ""
+        catalog_url = f"postgres://{quote(cat.user, safe='')}{password}@{cat.host}:{cat.port}/{cat.dbname}"
+    else:
+        catalog_url = f"{cat.kind}:///{cat.path.resolve()}"
+    if settings.s3:
+        s3 = settings.s3
+        scheme = "https" if s3.use_ssl else "http"
+        storage = FilesystemConfiguration(
+            bucket_url=settings.data_path,
+            credentials=AwsCredentials(
+                aws_access_key_id=s3.access_key_id,
+                aws_secret_access_key=s3.secret_access_key.reveal(),
+                region_name=s3.region,
+                endpoint_url=f"{scheme}://{s3.endpoint}",
+                s3_url_style=s3.url_style,
+            ),
+        )
+    else:
+        storage = str(Path(settings.data_path).resolve()) + "/"
+    credentials = DuckLakeCredentials(LAKE, metadata_schema=METADATA_SCHEMA, catalog=catalog_url,
+                                      storage=storage)
+    credentials.global_config = {"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": True,
+                                 "ducklake_max_retry_count": 100}
+    return dlt.destinations.ducklake(credentials=credentials)

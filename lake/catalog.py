@@ -17,7 +17,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import TypeVar
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 from ibis.backends.duckdb import Backend
 
 from lake.config import CatalogSettings, Settings
@@ -67,9 +68,26 @@ class Marker:
     inputs: str = "{}"  # JSON: versions of what the task read (dependency tracking)
 
 
+# The lake's own bookkeeping, all append-only (a DELETE would conflict with concurrent INSERTs).
 META_TABLES = {
+    # Luigi completion markers, each committed with the data it vouches for.
     "task_markers": """task_id VARCHAR NOT NULL, task_family VARCHAR NOT NULL,
         parameters VARCHAR, inputs VARCHAR, written_at TIMESTAMPTZ NOT NULL""",
+    # One row per ingestion batch and subject (lake.ingest): raw rows of other batches are invisible.
+    "ingest_batches": """batch_id VARCHAR NOT NULL, subject_id VARCHAR NOT NULL, days DATE[] NOT NULL,
+        n_entries BIGINT, n_treatments BIGINT, n_devicestatus BIGINT, n_profile BIGINT,
+        committed_at TIMESTAMPTZ NOT NULL""",
+    # What each (subject, UTC day, resource) of raw holds, by content hash: the root of lineage.
+    "raw_day_versions": """subject_id VARCHAR NOT NULL, day DATE NOT NULL, resource VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL, n_documents BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
+        committed_at TIMESTAMPTZ NOT NULL""",
+    # What each partition of a derived table was built from (lake.lineage signatures).
+    "built_partitions": """table_name VARCHAR NOT NULL, subject_id VARCHAR NOT NULL,
+        part VARCHAR NOT NULL, signature VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL""",
+    # Results of the Polars checks (lake.checks), passing or not.
+    "check_results": """table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+        passed BOOLEAN NOT NULL, n_offending BIGINT NOT NULL, sample VARCHAR, task_id VARCHAR,
+        checked_at TIMESTAMPTZ NOT NULL""",
 }
 
 
@@ -84,6 +102,8 @@ def connect(settings: Settings, *, read_only: bool = False, retries: int = 8) ->
         install_extensions(con)
         _create_secrets(con, settings)
         _with_retry(lambda: _attach(con, settings, read_only), retries, "attaching the lake")
+        # Timestamps are UTC everywhere: casts must not depend on the machine's time zone.
+        con.execute("SET TimeZone = 'UTC'")
         # Set once per session; DuckLake reads them at commit time.
         con.execute("SET ducklake_max_retry_count = 100")
         con.execute("SET ducklake_retry_wait_ms = 50")
@@ -416,3 +436,57 @@ def dlt_destination(settings: Settings):
                                  "autoload_known_extensions": True,
                                  "ducklake_max_retry_count": 100}
     return dlt.destinations.ducklake(credentials=credentials)
+
+
+def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Sequence[str],
+                       partitions: pa.Table, built: pa.Table | None = None,
+                       marker: Marker | None = None,
+                       check: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> int:
+    """Replace some partitions of `table` with `expr`'s rows, in one snapshot.
+
+    `partitions` (columns `keys`) lists the partitions being rebuilt: their old rows are deleted,
+    then `expr` (which must only hold rows of those partitions) is inserted. `built` rows go to
+    meta.built_partitions (what each partition was built from), `check(con)` runs inside the
+    transaction after the write and may raise to roll everything back, and the marker commits
+    with the data. A table that does not exist yet is created from `expr`.
+    """
+    backend._run_pre_execute_hooks(expr)
+    sql = backend.compile(expr)
+    target = qualified(table)
+    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
+
+    def work(con: duckdb.DuckDBPyConnection) -> int:
+        con.register("_partitions", partitions)
+        con.register("_built", built if built is not None else pa.table({}))
+        try:
+            if not table_exists(backend, table):
+                con.execute(f"CREATE TABLE {target} AS {sql}")
+            else:
+                con.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})")
+                con.execute(f"INSERT INTO {target} BY NAME {sql}")
+            if built is not None and built.num_rows:
+                con.execute(f"INSERT INTO {qualified('meta.built_partitions')} "
+                            "SELECT table_name, subject_id, part, signature, now() FROM _built")
+            if check is not None:
+                check(con)
+            if marker is not None:
+                write_marker(con, marker)
+            (rows,) = con.execute(f"SELECT count(*) FROM {target} t WHERE EXISTS "
+                                  f"(SELECT 1 FROM _partitions p WHERE {match})").fetchone()
+            return rows
+        finally:
+            con.unregister("_partitions")
+            con.unregister("_built")
+
+    return in_transaction(backend, work, what=f"publishing {table}")
+
+
+def drop_table(backend: Backend, table: str) -> None:
+    """Drop `table` (a full rebuild after a change of its columns), in its own snapshot."""
+    in_transaction(backend, lambda con: con.execute(f"DROP TABLE IF EXISTS {qualified(table)}"),
+                   what=f"dropping {table}")
+
+
+def query(backend: Backend, sql: str, params: Sequence | None = None) -> pa.Table:
+    """Run a read-only SQL query against the lake and return Arrow (for metadata lookups)."""
+    return raw_connection(backend).execute(sql, params or []).to_arrow_table()

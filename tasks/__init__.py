@@ -1,1 +1,46 @@
-"""Luigi tasks: `luigi --module tasks BuildGold` (thin wiring around lake.*)."""
+"""Luigi tasks: `luigi --module tasks BuildGold [--start D] [--end D]` builds everything for the period.
+
+Thin wiring around lake.*: ingestion (tasks.ingest), then bronze, silver and gold tables
+(tasks.bronze, tasks.silver, tasks.gold), each rebuilt only where its inputs changed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import luigi
+
+from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name from the command line)
+from tasks.gold import TASKS as GOLD_TASKS
+from tasks.gold import BuildSilver
+from tasks.ingest import IngestAll, IngestNightscout
+from tasks.tables import BuildBronze
+
+
+def yesterday() -> date:
+    return date.today() - timedelta(days=1)
+
+
+def two_weeks_ago() -> date:
+    return date.today() - timedelta(days=14)
+
+
+class BuildGold(luigi.WrapperTask):
+    """Every gold table (and what it needs) for the local calendar days [start, end].
+
+    Default: the 14 days ending yesterday.
+    """
+
+    start = luigi.DateParameter(default=two_weeks_ago())
+    end = luigi.DateParameter(default=yesterday())
+
+    def requires(self):
+        if self.end < self.start:
+            raise ValueError(f"--end {self.end} is before --start {self.start}")
+        period = {"start": self.start, "end": self.end}
+        # Bronze and silver tables that no gold table reads (quarantine, sensor errors, device
+        # status) are part of the build too.
+        return [BuildBronze(**period), BuildSilver(**period)] + [cls(**period) for cls in GOLD_TASKS]
+
+
+__all__ = ["BuildGold", "BuildSilver", "BuildBronze", "IngestAll", "IngestNightscout"]

@@ -1,0 +1,241 @@
+"""lake.ingest: Nightscout documents into the lake's `raw` schema with dlt, per subject and UTC day.
+
+Tables (one row per source document, as the site sent it):
+  raw.entries, raw.treatments, raw.devicestatus: subject_id, window_day (the UTC day whose window
+      the document was fetched in), doc_id (`_id`), document (the JSON text), batch_id, fetched_at.
+  raw.profile: the same columns; window_day is the day of the fetch (profiles have no time filter).
+Documents are kept as JSON text on purpose: a missing or seconds-scale date, an sgv sent as a
+string or an unknown field must land exactly as it came and never break a load; bronze types them.
+
+How a batch lands, and why it is safe to re-run or kill at any point:
+  1. the sources are read day by day; each day becomes Arrow tables (not dicts: dlt then skips its
+     normaliser, about 10x faster) streamed into ONE dlt run for the whole batch, so dlt's fixed
+     cost (about 1.5 s a run) is paid once per batch and memory stays bounded;
+  2. dlt appends the rows to raw.* tagged with a new batch_id (appends never conflict);
+  3. one DuckLake transaction then deletes the batch's subjects' older rows for those days (an
+     earlier run, or the leftovers of a killed one), records the batch and each day's content hash
+     in meta, and writes the Luigi marker: one snapshot, so a crash leaves the previous state.
+  Readers (bronze) only see rows of committed batches (meta.ingest_batches).
+dlt runs in a fresh working directory each time, so a failed earlier load can never make the
+next run load a stale package instead of its own data (stack-facts §2.5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pyarrow as pa
+
+from lake import catalog
+from lake.config import Settings
+from lake.sources import Document, DocumentSource
+
+# dlt must never phone home (no network at run time besides the sites and the object store), and
+# its state lives in the lake's own meta tables, not in dlt's.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("RESTORE_FROM_DESTINATION", "false")
+
+log = logging.getLogger(__name__)
+
+WINDOWED = ("entries", "treatments", "devicestatus")
+RESOURCES = (*WINDOWED, "profile")
+RAW_SCHEMA = pa.schema([
+    ("subject_id", pa.string()),
+    ("window_day", pa.date32()),
+    ("doc_id", pa.string()),
+    ("document", pa.string()),
+    ("batch_id", pa.string()),
+    ("fetched_at", pa.timestamp("us", tz="UTC")),
+])
+class IngestError(RuntimeError):
+    """Landing a batch failed; the message names the subjects and days (never a secret)."""
+
+
+@dataclass
+class Batch:
+    """One ingestion run: some subjects' documents for some UTC days, landed as one unit."""
+
+    subjects: list[str]
+    days: list[date]
+    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (subject, resource) -> rows
+    day_hashes: list[tuple[str, date, str, str, int]] = field(default_factory=list)
+
+    def table(self, subject: str, day: date, docs: list[Document]) -> pa.Table:
+        n = len(docs)
+        return pa.Table.from_arrays([
+            pa.array([subject] * n, pa.string()),
+            pa.array([day] * n, pa.date32()),
+            pa.array([_doc_id(doc) for doc in docs], pa.string()),
+            pa.array([orjson.dumps(doc).decode() for doc in docs], pa.string()),
+            pa.array([self.batch_id] * n, pa.string()),
+            pa.array([self.fetched_at] * n, pa.timestamp("us", tz="UTC")),
+        ], schema=RAW_SCHEMA)
+
+    def record(self, subject: str, day: date, resource: str, table: pa.Table) -> None:
+        self.counts[subject, resource] = self.counts.get((subject, resource), 0) + table.num_rows
+        if resource in WINDOWED:
+            # Order-independent digest of the day's documents: equal hash = the day did not change.
+            docs = sorted(table.column("document").to_pylist())
+            digest = hashlib.sha256("\n".join(docs).encode()).hexdigest()
+            self.day_hashes.append((subject, day, resource, digest, table.num_rows))
+
+    def total(self, resource: str) -> int:
+        return sum(n for (_, r), n in self.counts.items() if r == resource)
+
+
+def _doc_id(doc: Document) -> str | None:
+    value = doc.get("_id") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) or value is None else str(value)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def read_days(batch: Batch, sources: Sequence[DocumentSource],
+              progress: Callable[[int, int, str], None] | None = None,
+              rows_per_table: int = 100_000) -> Iterator[pa.Table]:
+    """Yield Arrow tables (marked with their raw table name) source by source, day by day.
+
+    Days are gathered into tables of about `rows_per_table` rows: dlt's cost is per item, so a
+    table per day would make it several times slower; a cap keeps memory bounded.
+    """
+    import dlt
+
+    pending: dict[str, list[pa.Table]] = {r: [] for r in RESOURCES}
+
+    def flush(resource: str) -> Iterator[pa.Table]:
+        if pending[resource]:
+            yield dlt.mark.with_table_name(pa.concat_tables(pending[resource]), resource)
+            pending[resource] = []
+
+    steps, done = len(sources) * len(batch.days), 0
+    for source in sources:
+        for day in batch.days:
+            start, end = day_bounds(day)
+            fetched = {
+                "entries": source.entries(int(start.timestamp() * 1000), int(end.timestamp() * 1000)),
+                "treatments": source.treatments(start, end),
+                "devicestatus": source.devicestatus(start, end),
+            }
+            for resource, docs in fetched.items():
+                table = batch.table(source.subject, day, docs)
+                batch.record(source.subject, day, resource, table)
+                if table.num_rows:
+                    pending[resource].append(table)
+                if sum(t.num_rows for t in pending[resource]) >= rows_per_table:
+                    yield from flush(resource)
+            done += 1
+            if progress and (done % 7 == 0 or done == steps):
+                progress(done, steps, f"{source.subject} {day}: {batch.total('entries')} entries so far")
+        profiles = batch.table(source.subject, batch.fetched_at.date(), source.profiles())
+        batch.record(source.subject, batch.fetched_at.date(), "profile", profiles)
+        if profiles.num_rows:
+            pending["profile"].append(profiles)
+    for resource in RESOURCES:
+        yield from flush(resource)
+
+
+def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table]) -> None:
+    """Stream `tables` into raw.* with one dlt run (rows not yet visible to readers: uncommitted)."""
+    import dlt
+
+    resource = dlt.resource(tables, name="nightscout", write_disposition="append")
+    with tempfile.TemporaryDirectory(prefix="lake-dlt-") as workdir:
+        pipeline = dlt.pipeline(pipeline_name="nightscout_ingest", pipelines_dir=workdir,
+                                destination=catalog.dlt_destination(settings), dataset_name="raw")
+        try:
+            pipeline.run(resource)
+        except Exception as exc:  # dlt wraps source errors too: unwrap them for a clear message
+            cause = _root_cause(exc)
+            if _is_source_error(cause):  # e.g. NightscoutError: it already names the site and window
+                raise cause from None
+            raise IngestError(
+                f"loading {', '.join(batch.subjects)} days {batch.days[0]}..{batch.days[-1]} into raw "
+                f"failed: {catalog.redact(str(exc), settings.catalog)}") from None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
+def _is_source_error(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("lake.sources")
+
+
+def commit(lake, batch: Batch, marker: catalog.Marker | None = None) -> None:
+    """Make the batch the current raw data of its subjects and days, in one snapshot."""
+
+    def work(con) -> None:
+        for resource in RESOURCES:
+            name = f"raw.{resource}"
+            if not catalog.table_exists(lake, name):
+                continue
+            where = "list_contains(?, subject_id) AND batch_id <> ?"
+            params: list = [batch.subjects, batch.batch_id]
+            if resource in WINDOWED:
+                where += " AND list_contains(?, window_day)"
+                params.append(batch.days)
+            # Deleting only when there is something to delete keeps first-time backfills free of
+            # DELETE-vs-INSERT conflicts with other tasks' concurrent loads.
+            (stale,) = con.execute(f"SELECT count(*) FROM {catalog.qualified(name)} WHERE {where}",
+                                   params).fetchone()
+            if stale:
+                con.execute(f"DELETE FROM {catalog.qualified(name)} WHERE {where}", params)
+        con.executemany(
+            f"INSERT INTO {catalog.qualified('meta.ingest_batches')} VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+            [[batch.batch_id, s, batch.days, *(batch.counts.get((s, r), 0) for r in RESOURCES)]
+             for s in batch.subjects])
+        con.executemany(
+            f"INSERT INTO {catalog.qualified('meta.raw_day_versions')} VALUES (?, ?, ?, ?, ?, ?, now())",
+            [[s, day, resource, digest, n, batch.batch_id] for s, day, resource, digest, n in batch.day_hashes])
+        if marker is not None:
+            catalog.write_marker(con, marker)
+
+    catalog.in_transaction(lake, work, what=f"committing raw batch {batch.batch_id}")
+
+
+def ingest(settings: Settings, lake, sources: Sequence[DocumentSource], days: Sequence[date], *,
+           progress: Callable[[int, int, str], None] | None = None,
+           marker: catalog.Marker | None = None) -> Batch:
+    """Fetch, land and commit `days` (UTC) of every source as one batch. Returns the batch."""
+    for source in sources:
+        source.verify()  # a wrong credential fails here, before anything is written
+    batch = Batch([s.subject for s in sources], sorted(set(days)))
+    if not batch.days:
+        return batch
+    started = time.monotonic()
+    with catalog.lent_to_dlt(lake, settings):
+        land(settings, batch, read_days(batch, sources, progress))
+    commit(lake, batch, marker)
+    log.info("raw batch %s: %s, %d days, %d entries in %.1fs", batch.batch_id, ", ".join(batch.subjects),
+             len(batch.days), batch.total("entries"), time.monotonic() - started)
+    return batch
+
+
+def days_to_fetch(lake, subject: str, days: Sequence[date], *, now: datetime | None = None,
+                  overlap: timedelta = timedelta(hours=48)) -> list[date]:
+    """Days of `days` with no committed data yet, or fetched before the day was `overlap` old:
+    uploaders send late (bridges, phone sync), so such days are read again on the next run."""
+    if not days or not catalog.table_exists(lake, "meta.raw_day_versions"):
+        return sorted(days)
+    rows = lake.con.execute(
+        f"""SELECT day, max(committed_at) FROM {catalog.qualified('meta.raw_day_versions')}
+            WHERE subject_id = ? AND resource = 'entries' AND day BETWEEN ? AND ? GROUP BY day""",
+        [subject, min(days), max(days)]).fetchall()
+    final = {day for day, committed in rows if committed >= day_bounds(day)[1] + overlap}
+    return sorted(d for d in days if d not in final)

@@ -1,0 +1,104 @@
+"""lake.lineage: which partitions of a derived table are out of date, and why.
+
+Every derived table (bronze, silver, gold) is a deterministic function of raw. Raw records, per
+(subject, UTC day, resource), a content hash of that day's documents (meta.raw_day_versions). A
+partition of a derived table depends on a known window of raw days (its own day +- the days that
+can reach it through local time and de-duplication), so its *signature* is the hash of:
+the table's code version + the latest content hashes of those raw days. A partition is stale when
+its current signature differs from the one recorded when it was last built
+(meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
+see it, unchanged inputs rebuild nothing, and re-fetching identical documents changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+from lake import catalog
+
+
+@dataclass(frozen=True)
+class Partition:
+    subject_id: str
+    part: str  # a day (YYYY-MM-DD) or a period (YYYY-MM-DD..YYYY-MM-DD)
+    raw_days: tuple[date, ...]  # the raw UTC days it is built from
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(n) for n in range((last - first).days + 1)]
+
+
+def day_partitions(subjects: Iterable[str], part_days: Sequence[date], reach: int) -> list[Partition]:
+    """One partition per (subject, day), built from raw days day-reach .. day+reach."""
+    return [Partition(s, d.isoformat(), tuple(days(d - timedelta(reach), d + timedelta(reach))))
+            for s in subjects for d in part_days]
+
+
+def period_partitions(subjects: Iterable[str], start: date, end: date, reach: int) -> list[Partition]:
+    """One partition per subject for the whole period [start, end]."""
+    raw = tuple(days(start - timedelta(reach), end + timedelta(reach)))
+    return [Partition(s, f"{start}..{end}", raw) for s in subjects]
+
+
+def raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
+    """(subject, day) -> the day's current content, over every resource."""
+    if not catalog.table_exists(lake, "meta.raw_day_versions"):
+        return {}
+    rows = catalog.query(lake, f"""
+        SELECT subject_id, day, string_agg(resource || '=' || content_hash, ';' ORDER BY resource) AS v
+        FROM (SELECT subject_id, day, resource, arg_max(content_hash, committed_at) AS content_hash
+              FROM {catalog.qualified('meta.raw_day_versions')} WHERE day BETWEEN ? AND ? GROUP BY ALL)
+        GROUP BY ALL""", [first, last]).to_pylist()
+    return {(r["subject_id"], r["day"]): r["v"] for r in rows}
+
+
+def raw_subjects(lake, first: date, last: date) -> list[str]:
+    """Subjects with any committed raw day in [first, last]."""
+    if not catalog.table_exists(lake, "meta.raw_day_versions"):
+        return []
+    rows = catalog.query(lake, f"SELECT DISTINCT subject_id FROM {catalog.qualified('meta.raw_day_versions')} "
+                               "WHERE day BETWEEN ? AND ? ORDER BY 1", [first, last])
+    return rows.column("subject_id").to_pylist()
+
+
+def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    if not partitions:
+        return {}
+    first = min(d for p in partitions for d in p.raw_days)
+    last = max(d for p in partitions for d in p.raw_days)
+    versions = raw_versions(lake, first, last)
+    out = {}
+    for p in partitions:
+        text = "|".join([table, version] + [f"{d}:{versions.get((p.subject_id, d), '-')}" for d in p.raw_days])
+        out[p] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def recorded(lake, table: str) -> dict[tuple[str, str], str]:
+    """(subject, part) -> the signature it was last built with."""
+    rows = catalog.query(lake, f"""SELECT subject_id, part, arg_max(signature, built_at) AS signature
+        FROM {catalog.qualified('meta.built_partitions')} WHERE table_name = ? GROUP BY ALL""", [table])
+    return {(r["subject_id"], r["part"]): r["signature"] for r in rows.to_pylist()}
+
+
+def stale(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """The partitions whose inputs changed since they were built (or never built), with their
+    new signatures."""
+    current = signatures(lake, table, version, partitions)
+    built = recorded(lake, table)
+    return {p: sig for p, sig in current.items() if built.get((p.subject_id, p.part)) != sig}
+
+
+def built_rows(table: str, new: dict[Partition, str]) -> pa.Table:
+    """Rows for meta.built_partitions recording `new` signatures of `table`."""
+    return pa.table({
+        "table_name": [table] * len(new),
+        "subject_id": [p.subject_id for p in new],
+        "part": [p.part for p in new],
+        "signature": list(new.values()),
+    })

@@ -1,0 +1,79 @@
+"""Shared expression helpers (the project's "macros"): JSON field access and timestamp rules.
+
+Raw documents are JSON text; these read one field with DuckDB's JSON functions (declared as Ibis
+builtin UDFs, so the transforms stay pure Ibis expressions).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+# Epoch bounds used to tell milliseconds from seconds (the rule Nightscout's API v3 applies):
+# values from 2000-01-01 to 2100-01-01 in ms are ms; the same range in seconds is seconds.
+MS_2000, MS_2100 = 946_684_800_000, 4_102_444_800_000
+S_2000, S_2100 = 946_684_800, 4_102_444_800
+
+
+@ibis.udf.scalar.builtin
+def json_extract_string(document: str, path: str) -> str:
+    """DuckDB `document ->> path`: text of a string, JSON text of anything else, null if absent."""
+
+
+@ibis.udf.scalar.builtin
+def json_type(document: str) -> str:
+    """DuckDB json_type: OBJECT, ARRAY, VARCHAR, BIGINT, DOUBLE, NULL, ..."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _at_zone(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+    """DuckDB timezone(zone, timestamptz): the wall-clock time in `zone`."""
+
+
+def text(document: ir.StringValue, path: str) -> ir.StringValue:
+    """Field `path` ("sgv", "loop.iob.iob") as text; null when absent or JSON null."""
+    value = json_extract_string(document, "$." + path)
+    return ibis.ifelse(value == "null", ibis.null("string"), value)
+
+
+def number(document: ir.StringValue, path: str) -> ir.FloatingValue:
+    """A numeric field, accepting numbers sent as strings ("120"); null when not a number."""
+    return text(document, path).try_cast("float64")
+
+
+def is_object(document: ir.StringValue) -> ir.BooleanValue:
+    return json_type(document) == "OBJECT"
+
+
+def utc_from_text(value: ir.StringValue) -> ir.TimestampValue:
+    """ISO-8601 text with or without offset ("...Z", "...-07:00") to naive UTC; null if unparseable."""
+    return _at_zone("UTC", value.try_cast(dt.Timestamp(timezone="UTC")))
+
+
+def epoch_scale(value: ir.FloatingValue) -> ir.StringValue:
+    """'ms' or 's' for a plausible epoch value (2000..2100), else null (0, garbage)."""
+    return ibis.cases(
+        ((value >= MS_2000) & (value < MS_2100), "ms"),
+        ((value >= S_2000) & (value < S_2100), "s"),
+        else_=ibis.null("string"),
+    )
+
+
+def utc_from_epoch(value: ir.FloatingValue) -> ir.TimestampValue:
+    """Epoch ms (or seconds, when seconds-scale) to naive UTC; fractional ms are rounded."""
+    scale = epoch_scale(value)
+    ms = ibis.cases((scale == "ms", value), (scale == "s", value * 1000), else_=ibis.null("float64"))
+    return ms.round().cast("int64").as_timestamp("ms")
+
+
+def committed(raw: ir.Table, batches: ir.Table) -> ir.Table:
+    """Rows of a raw table that belong to a committed ingestion batch (see lake.ingest)."""
+    return raw.semi_join(batches.select("batch_id").distinct(), "batch_id")
+
+
+def latest_per_document(t: ir.Table) -> ir.Table:
+    """One row per (subject_id, doc_id): the most recently fetched copy of each document."""
+    order = [ibis.desc(t.fetched_at), ibis.desc(t.batch_id)]
+    rank = ibis.row_number().over(group_by=[t.subject_id, t.doc_key], order_by=order)
+    return t.mutate(_rank=rank).filter(ibis._["_rank"] == 0).drop("_rank")

@@ -1,0 +1,36 @@
+"""gold.glucose_summary: one row per (subject_id, period_start, period_end) for each built period.
+
+Reading metrics over every reading whose local day is in the period (lake.metrics.readings,
+R iglu definitions), ADRR over its local days, and the grid metrics that iglu computes on its
+interpolated 5-minute grid (MAGE `ma`, MODD, CONGA 24 h, episode counts per the 2023 consensus as
+iglu implements them, active_pct as iglu's automatic range), passed in as `grid_metrics`
+(subject_id + those columns), since they are sequential algorithms run outside Ibis.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from lake.metrics.readings import adrr, reading_metrics
+
+COLUMNS = ["subject_id", "period_start", "period_end", "n_readings", "active_pct", "mean_mg_dl",
+           "median_mg_dl", "sd_mg_dl", "cv_pct", "gmi_pct", "ea1c_pct", "pct_below_54", "pct_below_70",
+           "pct_70_180", "pct_above_180", "pct_above_250", "min_mg_dl", "max_mg_dl", "lbgi", "hbgi",
+           "adrr", "gri", "j_index", "mage", "modd", "conga_24h", "hypo_l1_episodes", "hypo_l2_episodes",
+           "hyper_l1_episodes", "hyper_l2_episodes", "extended_hypo_episodes"]
+
+
+def in_period(glucose_readings: ir.Table, period_start: date, period_end: date) -> ir.Table:
+    return glucose_readings.filter(glucose_readings.local_day.between(period_start, period_end))
+
+
+def glucose_summary(glucose_readings: ir.Table, grid_metrics: ir.Table, period_start: date,
+                    period_end: date) -> ir.Table:
+    t = in_period(glucose_readings, period_start, period_end)
+    metrics = t.group_by("subject_id").aggregate(**reading_metrics(t))
+    joined = metrics.join(adrr(t, ["subject_id"]), "subject_id").left_join(grid_metrics, "subject_id")
+    return joined.mutate(period_start=ibis.literal(period_start), period_end=ibis.literal(period_end)) \
+        .select(COLUMNS)

@@ -1,0 +1,64 @@
+"""tasks.base: what every lake task shares. Tasks stay thin: lake.* does the work.
+
+Completion lives in the lake (meta.task_markers, written in the same transaction as the data),
+never in local files, so every worker on every machine agrees on what is done.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+
+import luigi
+
+from lake import catalog
+from lake.config import Settings
+
+log = logging.getLogger("luigi-interface")
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings, read once (bad configuration fails the first task that asks)."""
+    return Settings.from_env()
+
+
+_connections: dict[int, object] = {}
+
+
+def lake_connection():
+    """One lake connection per process. Per process, not per task: with --workers N Luigi forks,
+    and a DuckDB connection must never be used across a fork; and a DuckDB-file catalog allows
+    only one attachment per process."""
+    pid = os.getpid()
+    if pid not in _connections:
+        _connections[pid] = catalog.connect(settings())
+    return _connections[pid]
+
+
+class LakeTask(luigi.Task):
+    """A task that reads and writes the lake through one connection per task instance."""
+
+    @property
+    def resources(self) -> dict[str, int]:  # type: ignore[override]
+        # SQLite (and DuckDB-file) catalogs take one writer at a time; PostgreSQL takes many.
+        return {} if settings().catalog.kind == "postgresql" else {"lake_writer": 1}
+
+    @property
+    def lake(self):
+        return lake_connection()
+
+    def marker(self, inputs: dict | None = None) -> catalog.Marker:
+        return catalog.Marker(self.task_id, self.task_family, json.dumps(self.to_str_params(), sort_keys=True),
+                              json.dumps(inputs or {}, sort_keys=True, default=str))
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        """Report progress to the scheduler (shown live in luigid's UI)."""
+        self.set_progress_percentage(round(100 * done / total) if total else 100)
+        self.set_status_message(message)
+
+    def on_failure(self, exception: BaseException) -> str:
+        # Luigi shows this text in the UI and logs: keep it to the message, which never holds a secret.
+        return f"{type(exception).__name__}: {exception}"

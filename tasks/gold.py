@@ -1,0 +1,117 @@
+"""tasks.gold: one task per gold table, and BuildGold, the main entry point.
+
+Daily tables have one partition per (subject, local day); period tables (summary, AGP, episodes)
+one per (subject, period). The sequential metrics (iglu's grid: MAGE, MODD, CONGA, episodes, AGP,
+active percent) run on Polars frames read from silver here, then enter the pure Ibis transforms
+as in-memory tables.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import luigi
+import polars as pl
+
+from lake.metrics.active import active_percent
+from lake.metrics.subject import agp_by_subject, episodes_by_subject, grid_metrics_by_subject
+from lake.transforms.gold.agp import agp
+from lake.transforms.gold.daily_glucose import daily_glucose
+from lake.transforms.gold.daily_treatments import daily_treatments
+from lake.transforms.gold.glucose_episodes import glucose_episodes
+from lake.transforms.gold.glucose_summary import glucose_summary, in_period
+from tasks import silver
+from tasks.tables import PeriodTask, TableTask
+
+
+class DailyGoldTask(TableTask):
+    day_column = "day"
+    reach = 2
+
+    def readings_of(self, table: str, stale) -> ir.Table:
+        return self.read(table).semi_join(
+            self.partition_filter(stale, column="local_day"), ["subject_id", "local_day"])
+
+
+class BuildDailyGlucose(DailyGoldTask):
+    table = "gold.daily_glucose"
+
+    def requires(self):
+        return silver.BuildGlucoseReadings(start=self.start, end=self.end)
+
+    def build(self, stale):
+        readings = self.readings_of("silver.glucose_readings", stale)
+        frame = readings.select("subject_id", "local_day", "local_ts").to_polars()
+        active = [{"subject_id": s, "day": d, "active_pct": _finite(active_percent(part["local_ts"].to_numpy()))}
+                  for (s, d), part in frame.partition_by(["subject_id", "local_day"], as_dict=True).items()]
+        daily_active = pl.DataFrame(active, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})
+        return daily_glucose(readings, ibis.memtable(daily_active.to_arrow()))
+
+
+class BuildDailyTreatments(DailyGoldTask):
+    table = "gold.daily_treatments"
+
+    def requires(self):
+        return [silver.BuildInsulinBoluses(start=self.start, end=self.end),
+                silver.BuildCarbIntakes(start=self.start, end=self.end)]
+
+    def build(self, stale):
+        return daily_treatments(self.readings_of("silver.insulin_boluses", stale),
+                                self.readings_of("silver.carb_intakes", stale))
+
+
+class PeriodGoldTask(TableTask):
+    day_column = None
+    reach = 2
+
+    def requires(self):
+        return silver.BuildGlucoseReadings(start=self.start, end=self.end)
+
+    def readings(self, stale) -> ir.Table:
+        subjects = [p.subject_id for p in stale]
+        t = in_period(self.read("silver.glucose_readings"), self.start, self.end)
+        return t.filter(t.subject_id.isin(subjects))
+
+    def frame(self, stale) -> pl.DataFrame:
+        return self.readings(stale).select("subject_id", "local_ts", "glucose_mg_dl") \
+            .order_by(["subject_id", "local_ts"]).to_polars()
+
+
+class BuildGlucoseSummary(PeriodGoldTask):
+    table = "gold.glucose_summary"
+
+    def build(self, stale):
+        grid = grid_metrics_by_subject(self.frame(stale))
+        return glucose_summary(self.readings(stale), ibis.memtable(grid.to_arrow()), self.start, self.end)
+
+
+class BuildAgp(PeriodGoldTask):
+    table = "gold.agp"
+
+    def build(self, stale):
+        return agp(ibis.memtable(agp_by_subject(self.frame(stale)).to_arrow()), self.start, self.end)
+
+
+class BuildGlucoseEpisodes(PeriodGoldTask):
+    table = "gold.glucose_episodes"
+
+    def build(self, stale):
+        episodes = episodes_by_subject(self.frame(stale))
+        return glucose_episodes(ibis.memtable(episodes.to_arrow()), self.readings(stale), self.start, self.end)
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value  # NaN -> null
+
+
+TASKS = [BuildDailyGlucose, BuildDailyTreatments, BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]
+
+
+class BuildSilver(luigi.WrapperTask):
+    """Every silver table for the local days [start, end]."""
+
+    start = luigi.DateParameter()
+    end = luigi.DateParameter()
+
+    def requires(self):
+        return [cls(start=self.start, end=self.end) for cls in silver.TASKS]

@@ -1,0 +1,40 @@
+"""lake.report: where the results are, and one line per subject of the latest built period.
+
+`python -m lake report` (the README's main command runs it after BuildGold).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lake import catalog
+from lake.config import Settings
+
+
+def run(settings: Settings | None = None, out=sys.stdout) -> int:
+    settings = settings or Settings.from_env()
+    lake = catalog.connect(settings, read_only=True)
+    print(f"lake catalog  {settings.catalog.display()}", file=out)
+    print(f"lake data     {settings.data_path}", file=out)
+    if not catalog.table_exists(lake, "gold.glucose_summary"):
+        print("no gold tables yet: run `luigi --module tasks BuildGold --local-scheduler`", file=out)
+        return 1
+    tables = catalog.query(lake, "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables "
+                                 "WHERE table_catalog = 'lake' AND table_schema IN ('bronze','silver','gold') "
+                                 "ORDER BY 1").column("t").to_pylist()
+    print(f"tables        {', '.join(tables)}", file=out)
+    rows = catalog.query(lake, f"""
+        SELECT * FROM {catalog.qualified('gold.glucose_summary')}
+        QUALIFY period_end = max(period_end) OVER () AND period_start = max(period_start) OVER (PARTITION BY period_end)
+        ORDER BY subject_id""").to_pylist()
+    if rows:
+        print(f"period        {rows[0]['period_start']} .. {rows[0]['period_end']} (local days)", file=out)
+    for r in rows:
+        print(f"  {r['subject_id']:<16} TIR {_f(r['pct_70_180'])}%  below 70 {_f(r['pct_below_70'])}%  "
+              f"above 180 {_f(r['pct_above_180'])}%  mean {_f(r['mean_mg_dl'], 0)} mg/dL  "
+              f"GMI {_f(r['gmi_pct'])}%  CV {_f(r['cv_pct'])}%  active {_f(r['active_pct'], 0)}%", file=out)
+    return 0
+
+
+def _f(value, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,92 @@
+"""bronze: typing raw documents, the timestamp trust order, de-duplication and the quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+
+from lake.transforms.bronze.entries import entries
+from lake.transforms.bronze.quarantine import quarantine
+from lake.transforms.bronze.treatments import treatments
+from tests.transforms.conftest import batches, ms, raw_table, rows
+
+
+def test_entries_take_a_plausible_date_in_ms_first(duck):
+    raw = raw_table([{"_id": "a", "type": "sgv", "sgv": 120, "date": ms("2024-03-01T10:00:00"),
+                      "sysTime": "2024-03-01T11:00:00Z", "utcOffset": 60}])
+    assert rows(duck, entries(raw, batches("b1")), "doc_id", "reading_ts", "ts_source", "utc_offset_min") == [
+        ("a", datetime(2024, 3, 1, 10, 0), "date", 60)]
+
+
+def test_entries_round_fractional_ms_and_detect_seconds_scale_dates(duck):
+    raw = raw_table([
+        {"_id": "frac", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00") + 0.6},
+        {"_id": "secs", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:05:00") / 1000},
+    ])
+    got = sorted(rows(duck, entries(raw, batches("b1")), "doc_id", "reading_ts", "ts_source"))
+    assert got == [("frac", datetime(2024, 3, 1, 10, 0, 0, 1000), "date"),
+                   ("secs", datetime(2024, 3, 1, 10, 5), "date_seconds")]
+
+
+def test_entries_fall_back_to_systime_then_datestring_when_date_is_zero_or_missing(duck):
+    raw = raw_table([
+        {"_id": "zero", "type": "sgv", "sgv": 100, "date": 0, "sysTime": "2024-03-01T10:00:00.000Z"},
+        {"_id": "offset", "type": "sgv", "sgv": 100, "dateString": "2024-03-01T03:05:00.000-07:00"},
+    ])
+    got = sorted(rows(duck, entries(raw, batches("b1")), "doc_id", "reading_ts", "ts_source"))
+    assert got == [("offset", datetime(2024, 3, 1, 10, 5), "dateString"),
+                   ("zero", datetime(2024, 3, 1, 10, 0), "sysTime")]
+
+
+def test_entries_read_an_sgv_sent_as_a_string_and_keep_unknown_fields_out_of_the_way(duck):
+    raw = raw_table([{"_id": "s", "type": "sgv", "sgv": "120", "date": ms("2024-03-01T10:00:00"),
+                      "someNewField": {"x": 1}}])
+    assert rows(duck, entries(raw, batches("b1")), "sgv_mg_dl") == [(120.0,)]
+
+
+def test_entries_keep_one_row_per_document_the_latest_fetch(duck):
+    doc = {"_id": "dup", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}
+    newer = dict(doc, sgv=101)
+    raw = ibis.union(raw_table([doc], batch="b1"),
+                     raw_table([newer], batch="b2", fetched=datetime(2024, 3, 6)))
+    assert rows(duck, entries(raw, batches("b1", "b2")), "doc_id", "sgv_mg_dl") == [("dup", 101.0)]
+
+
+def test_entries_of_an_uncommitted_batch_are_invisible(duck):
+    raw = raw_table([{"_id": "x", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}], batch="crashed")
+    assert rows(duck, entries(raw, batches("b1")), "doc_id") == []
+
+
+def test_a_document_without_id_is_keyed_by_its_content(duck):
+    raw = raw_table([{"type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}])
+    (doc_id,) = rows(duck, entries(raw, batches("b1")), "doc_id")[0]
+    assert doc_id.startswith("sha256:") and len(doc_id) == len("sha256:") + 64
+
+
+def test_untypable_documents_go_to_quarantine_with_the_reason_and_nowhere_else(duck):
+    raw_entries = raw_table([
+        {"_id": "good", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")},
+        {"_id": "notime", "type": "sgv", "sgv": 100, "dateString": "Tue Feb 13 00:50:20 AEDT 2018"},
+        [1, 2, 3],
+    ])
+    raw_treatments = raw_table([{"_id": "t", "eventType": "Note", "notes": "no time at all"}])
+    q = quarantine({"entries": raw_entries, "treatments": raw_treatments}, batches("b1"))
+    got = sorted(rows(duck, q, "resource", "doc_id", "reject_reason"))
+    assert got[0] == ("entries", "notime", "no usable timestamp (date, sysTime, dateString)")
+    assert got[1][0] == "entries" and got[1][1].startswith("sha256:") and got[1][2] == "not a JSON object"
+    assert got[2] == ("treatments", "t", "no usable timestamp (created_at, timestamp, date)")
+    assert rows(duck, entries(raw_entries, batches("b1")), "doc_id") == [("good",)]
+
+
+def test_treatments_turn_the_v1_null_quirk_into_nulls_and_read_created_at(duck):
+    raw = raw_table([
+        {"_id": "m", "eventType": "Meal Bolus", "created_at": "2024-03-01T12:02:00.000Z", "insulin": 4.5,
+         "carbs": 45, "utcOffset": 60},
+        {"_id": "tb", "eventType": "Temp Basal", "created_at": "2024-03-01T12:10:00.000Z", "duration": 30,
+         "absolute": 0.35, "carbs": None, "insulin": None},
+    ])
+    got = sorted(rows(duck, treatments(raw, batches("b1")), "doc_id", "event_type", "created_ts", "insulin_units",
+                      "carbs_g", "duration_min"))
+    assert got == [("m", "Meal Bolus", datetime(2024, 3, 1, 12, 2), 4.5, 45.0, None),
+                   ("tb", "Temp Basal", datetime(2024, 3, 1, 12, 10), None, None, 30.0)]

@@ -1,0 +1,103 @@
+"""All grid (sequential) metrics of a subject's readings at once, for gold tables.
+
+Input: a Polars frame of readings with `subject_id`, `local_ts` (naive local wall-clock
+datetime) and `glucose_mg_dl` (float, mg/dL). Readings with null glucose are dropped and of
+readings with the same timestamp the last is kept, as R iglu does before building its grid.
+
+When R iglu would stop with an error (fewer than two readings, or a median gap between readings
+above 45 minutes so there is no usable grid), the grid metrics are null rather than an exception,
+so one sparse subject does not fail a whole gold build. Null also stands for "not defined"
+(e.g. MODD with a single day). Why not Ibis: see `grid.py`.
+"""
+
+import math
+
+import numpy as np
+import polars as pl
+
+from .active import active_percent
+from .agp import PERCENTILES, agp
+from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes
+from .grid import Grid, clean_readings, day_by_day
+from .mage import mage
+from .variability import conga, modd
+
+GRID_METRICS_SCHEMA = {
+    "active_pct": pl.Float64,
+    "mage": pl.Float64,
+    "modd": pl.Float64,
+    "conga_24h": pl.Float64,
+    **{column: pl.Int64 for column in COUNT_COLUMNS.values()},
+}
+AGP_SCHEMA = {
+    "minute_of_day": pl.Int32,
+    **{name: pl.Float64 for name in PERCENTILES},
+    "n_days": pl.Int32,
+}
+
+
+def _series(readings: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(times, glucose) of one subject, cleaned as R iglu does."""
+    return clean_readings(readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy())
+
+
+def _grid_or_none(times: np.ndarray, glucose: np.ndarray) -> Grid | None:
+    try:
+        return day_by_day(times, glucose)
+    except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
+        return None
+
+
+def subject_grid(readings: pl.DataFrame) -> Grid | None:
+    """The iglu grid (automatic dt0) of one subject, or None where R iglu would stop."""
+    return _grid_or_none(*_series(readings))
+
+
+def _null_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def subject_grid_metrics(readings: pl.DataFrame) -> dict[str, float | int | None]:
+    """active_pct, mage, modd, conga_24h and the episode counts of one subject's readings."""
+    times, glucose = _series(readings)
+    grid = _grid_or_none(times, glucose)
+    out: dict[str, float | int | None] = dict.fromkeys(GRID_METRICS_SCHEMA)
+    out["active_pct"] = _null_if_nan(active_percent(times))
+    if times.size >= 2:  # R cannot interpolate a single reading
+        out["mage"] = _null_if_nan(mage(times, glucose))
+    if grid is not None:
+        out["modd"] = _null_if_nan(modd(grid))
+        out["conga_24h"] = _null_if_nan(conga(grid, hours=24))
+        out.update(episode_counts(find_episodes(grid)))
+    return out
+
+
+def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    parts = readings.partition_by("subject_id", as_dict=True, maintain_order=True)
+    return [(key[0], part) for key, part in parts.items()]
+
+
+def grid_metrics_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+    """One row per subject_id with the columns of `subject_grid_metrics`."""
+    rows = [{"subject_id": sid, **subject_grid_metrics(part)} for sid, part in _per_subject(readings)]
+    return pl.DataFrame(rows, schema={"subject_id": pl.String, **GRID_METRICS_SCHEMA})
+
+
+def episodes_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+    """One row per episode: subject_id + the columns of `episodes.EPISODE_SCHEMA`."""
+    frames = [pl.DataFrame(schema={"subject_id": pl.String, **EPISODE_SCHEMA})]
+    for sid, part in _per_subject(readings):
+        grid = subject_grid(part)
+        if grid is not None:
+            frames.append(find_episodes(grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
+    return pl.concat(frames)
+
+
+def agp_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+    """One row per (subject_id, minute_of_day): p05, p25, p50, p75, p95 (mg/dL) and n_days."""
+    frames = [pl.DataFrame(schema={"subject_id": pl.String, **AGP_SCHEMA})]
+    for sid, part in _per_subject(readings):
+        grid = subject_grid(part)
+        if grid is not None:
+            frames.append(agp(grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
+    return pl.concat(frames)

@@ -1,0 +1,1 @@
+"""Tests of lake.metrics: hand-written cases and cross-checks against iglu_python."""

@@ -1,0 +1,64 @@
+"""lake.metrics.active: R iglu's active_percent, by hand and against iglu_python."""
+
+import numpy as np
+import pytest
+
+from lake.metrics.active import active_percent
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
+
+
+def minutes(*offsets: float) -> np.ndarray:
+    """Reading times at these minute offsets from 2024-01-01 06:00."""
+    seconds = np.round(np.array(offsets) * 60).astype("timedelta64[s]")
+    return (np.datetime64("2024-01-01T06:00:00") + seconds).astype("datetime64[ns]")
+
+
+def test_active_percent_is_100_for_an_unbroken_series():
+    assert active_percent(minutes(*range(0, 60, 5))) == 100.0
+
+
+def test_active_percent_counts_the_readings_missing_from_gaps():
+    # 6 expected readings (0..25 min every 5), the one at 15 missing
+    assert active_percent(minutes(0, 5, 10, 20, 25)) == pytest.approx(100 * 5 / 6)
+
+
+def test_active_percent_does_not_count_clock_jitter_as_a_gap():
+    # gaps alternate 5 min 24 s and 4 min 36 s: each rounds to 5 min, so R sees no gap
+    times = minutes(*np.cumsum([0] + [5.4, 4.6] * 10))
+    assert active_percent(times) == 100.0
+
+
+def test_active_percent_counts_equal_timestamps_once_and_needs_two_readings():
+    assert active_percent(minutes(0, 5, 5, 10, 20)) == pytest.approx(100 * 4 / 5)
+    assert np.isnan(active_percent(minutes(0)))
+    assert np.isnan(active_percent(minutes(0, 0)))
+
+
+def test_active_percent_agrees_with_iglu_python_without_clock_jitter(readings_factory, iglu_frame, iglu):
+    readings = readings_factory(jitter=False)
+    theirs = iglu.active_percent(iglu_frame(readings)).set_index("id")["active_percent"]
+    for (sid,), part in readings.partition_by("subject_id", as_dict=True).items():
+        assert active_percent(part["local_ts"].to_numpy()) == pytest.approx(theirs[sid], rel=1e-12), sid
+
+
+def _active_from_gaps(gaps: np.ndarray, is_gap: np.ndarray) -> float:
+    """R iglu's formula given which gaps count (the test's own reading of the R source)."""
+    dt0 = np.round(np.median(gaps))
+    expected = np.round(np.round(gaps.sum()) / dt0) + 1
+    missing = np.round((gaps[is_gap].sum() - is_gap.sum() * dt0) / dt0)
+    return 100 * (expected - missing) / expected
+
+
+def test_active_percent_rounds_gaps_as_r_where_iglu_python_counts_jittered_ones(
+    synthetic_by_subject, synthetic_iglu, iglu
+):
+    theirs = iglu.active_percent(synthetic_iglu.copy()).set_index("id")["active_percent"]
+    for sid, part in synthetic_by_subject.items():
+        times = part["local_ts"].to_numpy()
+        gaps = np.diff(times.astype("datetime64[ns]").astype(np.int64)) / 60e9
+        dt0 = np.round(np.median(gaps))
+        ours = active_percent(times)
+        assert ours == pytest.approx(_active_from_gaps(gaps, np.round(gaps) > dt0), rel=1e-12)  # R
+        assert theirs[sid] == pytest.approx(_active_from_gaps(gaps, gaps > dt0), rel=1e-12)  # iglu_python
+        assert ours > theirs[sid]  # the 5 min 1 s gaps make iglu_python count extra missing readings

@@ -1,0 +1,154 @@
+"""lake.metrics.episodes: iglu's episode rules, by hand and against iglu_python."""
+
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from lake.metrics.episodes import episode_bounds, episode_counts, find_episodes
+from lake.metrics.grid import day_by_day
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
+
+LOW, OK = 60.0, 100.0  # below 70 / in range
+
+
+def hypo_l1(values: list[float]) -> list[tuple[int, int]]:
+    """Level 1 hypo episodes of one gap-free 5-minute segment: 3 points start, 3 points end."""
+    return episode_bounds(np.array(values) < 70, min_points=3, end_points=3)
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2024, 1, 1, hour, minute)
+
+
+def grid_of(*values: float, start: str = "2024-01-01T06:00"):
+    """Grid of 5-minute readings lying on grid points, so grid values are the readings."""
+    times = np.datetime64(start, "ns") + np.arange(len(values)) * np.timedelta64(5, "m")
+    return day_by_day(times, np.array(values), dt0=5)
+
+
+def test_an_episode_starts_after_15_minutes_in_condition():
+    assert hypo_l1([OK, LOW, LOW, OK, OK, OK]) == []  # 10 minutes: not an episode
+    assert hypo_l1([OK, LOW, LOW, LOW, OK, OK, OK]) == [(1, 3)]
+
+
+def test_an_episode_ends_before_15_minutes_out_of_condition():
+    assert hypo_l1([LOW] * 4 + [OK] * 3 + [LOW] * 3) == [(0, 3), (7, 9)]
+
+
+def test_a_short_excursion_out_of_condition_stays_inside_the_episode():
+    # 10 minutes back in range do not end it: the next run below 70 is the same episode
+    assert hypo_l1([LOW] * 4 + [OK] * 2 + [LOW] * 4 + [OK] * 3) == [(0, 9)]
+    # a single point back below 70, too short to start an episode, is still inside this one
+    assert hypo_l1([LOW] * 3 + [OK, LOW] + [OK] * 3) == [(0, 4)]
+
+
+def test_the_end_of_the_data_ends_an_open_episode():
+    assert hypo_l1([OK, LOW, LOW, LOW, LOW, OK]) == [(1, 5)]  # 1 point back in range is inside
+
+
+def low_around_a_gap(gap_minutes: int) -> pl.DataFrame:
+    """20 minutes below 70 from 06:00, a gap, 20 minutes below 70: the level 1 hypo episodes."""
+    first = np.datetime64("2024-01-01T06:00", "ns") + np.arange(4) * np.timedelta64(5, "m")
+    times = np.concatenate((first, first + np.timedelta64(15 + gap_minutes, "m")))
+    return find_episodes(day_by_day(times, np.full(8, LOW), dt0=5)).filter(level="l1")
+
+
+def test_a_data_gap_ends_an_episode():
+    episodes = low_around_a_gap(120)  # not interpolated: the grid has no data in between
+    assert episodes["start_local_ts"].to_list() == [at(6, 0), at(8, 15)]
+    assert episodes["end_local_ts"].to_list() == [at(6, 15), at(8, 30)]
+    bridged = low_around_a_gap(40)  # interpolated across: one episode
+    assert bridged.select("start_local_ts", "end_local_ts").rows() == [(at(6, 0), at(7, 10))]
+
+
+def test_level_2_is_found_on_its_own_threshold_and_lies_within_level_1():
+    grid = grid_of(OK, 65, 60, 50, 50, 50, 60, 65, 80, 80, 80, OK)
+    episodes = find_episodes(grid).filter(kind="hypo")
+    l1 = episodes.filter(level="l1").row(0, named=True)
+    l2 = episodes.filter(level="l2").row(0, named=True)
+    assert (l1["start_local_ts"], l1["end_local_ts"]) == (at(6, 5), at(6, 35))
+    assert (l2["start_local_ts"], l2["end_local_ts"]) == (at(6, 15), at(6, 25))
+    assert l2["mean_mg_dl"] == 50.0 and l2["duration_min"] == 15.0
+
+
+def test_extended_hypoglycaemia_needs_more_than_120_minutes_below_70():
+    two_hours = find_episodes(grid_of(OK, *[LOW] * 24, OK, OK, OK))  # 24 points = 120 minutes
+    longer = find_episodes(grid_of(OK, *[LOW] * 25, OK, OK, OK))  # 25 points = 125 minutes
+    assert two_hours.filter(level="extended").height == 0
+    assert two_hours.filter(kind="hypo", level="l1")["duration_min"].to_list() == [120.0]
+    assert longer.filter(level="extended")["duration_min"].to_list() == [125.0]
+
+
+def test_hyper_thresholds_are_strict():
+    assert find_episodes(grid_of(OK, 180, 180, 180, OK, OK, OK)).filter(kind="hyper").height == 0
+    hyper = find_episodes(grid_of(OK, 181, 251, 251, 251, 181, OK, OK, OK)).filter(kind="hyper")
+    rows = hyper.select("level", "duration_min", "mean_mg_dl").rows()
+    assert rows == [("l1", 25.0, 223.0), ("l2", 15.0, 251.0)]
+
+
+def test_episode_rows_have_start_end_duration_and_mean_of_grid_points():
+    episodes = find_episodes(grid_of(OK, 66, 62, 58, 62, OK, OK, OK))
+    assert episodes.columns == [
+        "kind", "level", "start_local_ts", "end_local_ts", "duration_min", "mean_mg_dl"
+    ]  # fmt: skip
+    row = episodes.filter(level="l1").row(0, named=True)
+    assert row["start_local_ts"] == at(6, 5)
+    assert row["end_local_ts"] == at(6, 20)
+    assert row["duration_min"] == 20.0  # 4 points of 5 minutes: end - start + 5
+    assert row["mean_mg_dl"] == 62.0
+
+
+def test_episode_counts_cover_every_level_with_zeros():
+    counts = episode_counts(find_episodes(grid_of(OK, 60, 50, 50, 50, OK, OK, OK)))
+    assert counts == {
+        "hypo_l1_episodes": 1, "hypo_l2_episodes": 1, "hyper_l1_episodes": 0,
+        "hyper_l2_episodes": 0, "extended_hypo_episodes": 0,
+    }  # fmt: skip
+
+
+IGLU_LEVELS = {"lv1_hypo": ("hypo", "l1"), "lv2_hypo": ("hypo", "l2"), "ext_hypo": ("hypo", "extended"),
+               "lv1_hyper": ("hyper", "l1"), "lv2_hyper": ("hyper", "l2")}  # fmt: skip
+
+
+def _iglu_episodes(labelled: pl.DataFrame) -> set[tuple]:
+    """(kind, level, start, end) from iglu's per-grid-point episode labels."""
+    found = set()
+    for column, (kind, level) in IGLU_LEVELS.items():
+        spans = labelled.filter(pl.col(column) > 0).group_by("segment", column).agg(
+            pl.col("time").min().alias("start"), pl.col("time").max().alias("end")
+        )
+        found |= {(kind, level, start, end) for start, end in spans.select("start", "end").iter_rows()}
+    return found
+
+
+def test_episodes_agree_with_iglu_pythons_labelled_grid(synthetic_by_subject, synthetic_iglu, iglu):
+    kinds_seen = set()
+    for sid, part in synthetic_by_subject.items():
+        _, labelled = iglu.episode_calculation(synthetic_iglu[synthetic_iglu["id"] == sid], return_data=True)
+        theirs = _iglu_episodes(
+            pl.from_pandas(labelled).with_columns(pl.col("time").dt.replace_time_zone(None))
+        )
+        grid = day_by_day(part["local_ts"].to_numpy(), part["glucose_mg_dl"].to_numpy())
+        ours = set(find_episodes(grid).select("kind", "level", "start_local_ts", "end_local_ts").iter_rows())
+        assert ours == theirs, sid
+        kinds_seen |= {(kind, level) for kind, level, _, _ in ours}
+    assert kinds_seen == set(IGLU_LEVELS.values())  # the data exercise every kind of episode
+
+
+def test_episode_summaries_agree_with_iglu_python(synthetic_by_subject, synthetic_iglu, iglu):
+    theirs = pl.from_pandas(iglu.episode_calculation(synthetic_iglu.copy()))
+    levels = {"lv1": "l1", "lv2": "l2", "extended": "extended"}
+    for sid, part in synthetic_by_subject.items():
+        grid = day_by_day(part["local_ts"].to_numpy(), part["glucose_mg_dl"].to_numpy())
+        episodes = find_episodes(grid)
+        wear_days = np.count_nonzero(~np.isnan(grid.flat)) * grid.dt0 / 1440
+        for row in theirs.filter(id=sid, level=pl.col("level").is_in(list(levels))).iter_rows(named=True):
+            mine = episodes.filter(kind=row["type"], level=levels[row["level"]])
+            assert mine.height == row["total_episodes"], (sid, row)
+            assert mine.height / wear_days == pytest.approx(row["avg_ep_per_day"], rel=1e-9)
+            if mine.height:
+                assert mine["duration_min"].mean() == pytest.approx(row["avg_ep_duration"], rel=1e-9)
+                assert mine["mean_mg_dl"].mean() == pytest.approx(row["avg_ep_gl"], rel=1e-9)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,15 @@ def s3_env(s3) -> dict[str, str]:
     return {"LAKE_DATA_PATH": f"s3://{bucket}/lake/", "LAKE_S3_ENDPOINT": s3.endpoint,
             "LAKE_S3_ACCESS_KEY_ID": s3.access_key_id, "LAKE_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
             "LAKE_S3_REGION": s3.region, "LAKE_S3_USE_SSL": "false"}
+
+
+@pytest.fixture(scope="session")
+def iglu() -> Iterator[object]:
+    """iglu_python with naive times read as UTC, so that they stay the wall clock."""
+    import iglu_python
+    from iglu_python import utils
+
+    previous = utils.get_local_tz()
+    utils.set_local_tz("UTC")
+    yield iglu_python
+    utils.local_tz = previous

@@ -11,8 +11,6 @@ R's round(median); and no gap is 175-195 minutes long and gaps are hours apart, 
 segments are the same under R's and iglu_python's rules (split, minimum length).
 """
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -95,15 +93,3 @@ def iglu_frame():
 def readings_factory():
     """Factory: make_readings(seed, n_days, jitter) for variants of the synthetic data."""
     return make_readings
-
-
-@pytest.fixture(scope="session")
-def iglu() -> Iterator[object]:
-    """iglu_python with naive times read as UTC, so that they stay the wall clock."""
-    import iglu_python
-    from iglu_python import utils
-
-    previous = utils.get_local_tz()
-    utils.set_local_tz("UTC")
-    yield iglu_python
-    utils.local_tz = previous

@@ -46,3 +46,4 @@ def ms(ts: str) -> int:
 
 def rows(duck, expr: ibis.Table, *columns: str) -> list[tuple]:
     return [tuple(r[c] for c in columns) for r in duck.to_pyarrow(expr.select(*columns)).to_pylist()]
+

@@ -91,6 +91,7 @@ class Settings:
     data_path: str  # a local directory or s3://bucket/prefix/, always ending in "/"
     s3: S3Settings | None = None
     sites: tuple[Site, ...] = ()
+    request_pause_s: float = 0.5  # pause between two requests to one Nightscout site
 
     @property
     def data_path_is_s3(self) -> bool:
@@ -110,7 +111,7 @@ class Settings:
         )
         data_path = _parse_data_path(_get(env, "LAKE_DATA_PATH") or f"{lake_home / 'data'}/")
         s3 = _parse_s3(env) if data_path.startswith("s3://") else None
-        return cls(lake_home, catalog, data_path, s3, _parse_sites(env))
+        return cls(lake_home, catalog, data_path, s3, _parse_sites(env), _parse_pause(env))
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -195,6 +196,17 @@ def _parse_s3(env: Mapping[str, str]) -> S3Settings:
         use_ssl=_BOOLS[use_ssl_text],
         url_style=url_style,  # type: ignore[arg-type]
     )
+
+
+def _parse_pause(env: Mapping[str, str]) -> float:
+    text = _get(env, "NIGHTSCOUT_PAUSE_S") or "0.5"
+    try:
+        pause = float(text)
+    except ValueError:
+        raise ConfigError("NIGHTSCOUT_PAUSE_S must be a number of seconds (e.g. 0.5)") from None
+    if not 0 <= pause <= 60:
+        raise ConfigError("NIGHTSCOUT_PAUSE_S must be between 0 and 60 seconds")
+    return pause
 
 
 _SUBJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -77,6 +77,8 @@ def test_secret_never_shows_its_value():
         ({"NIGHTSCOUT_URL": "https://ns.example.org", "NIGHTSCOUT_SUBJECT": "Bad Name"}, "NIGHTSCOUT_SUBJECT"),
         ({"NIGHTSCOUT_URL": "https://a.example.org", "LAKE_SITES": "sites.toml"}, "not both"),
         ({"LAKE_SITES": "/nonexistent/sites.toml"}, "LAKE_SITES file /nonexistent/sites.toml cannot be read"),
+        ({"NIGHTSCOUT_PAUSE_S": "fast"}, "NIGHTSCOUT_PAUSE_S must be a number of seconds"),
+        ({"NIGHTSCOUT_PAUSE_S": "-1"}, "NIGHTSCOUT_PAUSE_S must be between 0 and 60"),
     ],
 )
 def test_bad_configuration_fails_fast_naming_the_variable(env, message):

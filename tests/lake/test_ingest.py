@@ -1,0 +1,94 @@
+"""lake.ingest: idempotent per (subject, UTC day), documents land exactly as they came."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import orjson
+
+from lake import catalog, ingest
+from lake.config import Secret, Settings, Site
+from lake.sources.nightscout import NightscoutSource
+from tests.tasks.conftest import simulated_sites
+from tests.fake_nightscout import FakeNightscout
+
+DAYS = [date(2024, 3, 1), date(2024, 3, 2)]
+
+
+def source(server: FakeNightscout, subject: str = "alice", token: str = "alice-token") -> NightscoutSource:
+    return NightscoutSource(Site(subject, server.url, token=Secret(token)), pause_s=0, backoff_s=0.01)
+
+
+def raw_counts(lake) -> dict[str, int]:
+    return {r: lake.con.execute(f"SELECT count(*) FROM lake.raw.{r}").fetchone()[0]
+            for r in ("entries", "treatments", "devicestatus", "profile")}
+
+
+def test_rerunning_a_day_leaves_exactly_that_days_documents(lake_env):
+    settings = Settings.from_env(lake_env)
+    lake = catalog.connect(settings)
+    with simulated_sites(["alice"], DAYS[0], DAYS[-1]) as (servers, expected):
+        first = ingest.ingest(settings, lake, [source(servers["alice"])], DAYS)
+        before = raw_counts(lake)
+        second = ingest.ingest(settings, lake, [source(servers["alice"])], DAYS[1:])
+    after = raw_counts(lake)
+    assert before == after == {"entries": len(expected["alice"]["entries"]),
+                               "treatments": len(expected["alice"]["treatments"]),
+                               "devicestatus": len(expected["alice"]["devicestatus"]), "profile": 1}
+    # the second batch replaced the first one's rows of 2024-03-02 and left 2024-03-01 alone
+    by_batch = dict(lake.con.execute(
+        "SELECT window_day, any_value(batch_id) FROM lake.raw.entries GROUP BY 1").fetchall())
+    assert by_batch == {DAYS[0]: first.batch_id, DAYS[1]: second.batch_id}
+    # the day's content did not change, so its hash did not either: downstream rebuilds nothing
+    hashes = lake.con.execute("SELECT count(DISTINCT content_hash) FROM lake.meta.raw_day_versions "
+                              "WHERE day = ? AND resource = 'entries'", [DAYS[1]]).fetchone()[0]
+    assert hashes == 1
+
+
+def test_malformed_documents_land_in_raw_as_they_came_without_failing_the_run(lake_env):
+    t0 = 1_709_251_200_000  # 2024-03-01T00:00Z
+    odd = [
+        {"_id": "a" * 24, "type": "sgv", "sgv": "120", "date": t0 + 60_000},  # sgv as a string
+        {"_id": "b" * 24, "type": "sgv", "sgv": 110, "date": t0 + 120_000.75},  # fractional ms
+        {"_id": "c" * 24, "type": "sgv", "sgv": 105, "date": t0 + 180_000, "brandNewField": {"x": [1, 2]}},
+        {"_id": "d" * 24, "type": "weird", "date": t0 + 240_000},  # unknown type, no glucose
+    ]
+    treatments = [{"_id": "e" * 24, "eventType": "Totally New Event", "created_at": "2024-03-01T08:00:00.000Z",
+                   "carbs": None, "insulin": None}]
+    settings = Settings.from_env(lake_env)
+    lake = catalog.connect(settings)
+    with FakeNightscout(entries=odd, treatments=treatments, tokens={"alice-token": "readable"}) as server:
+        batch = ingest.ingest(settings, lake, [source(server)], [DAYS[0]])
+    assert batch.total("entries") == 4 and batch.total("treatments") == 1
+    landed = {doc_id: json.loads(doc) for doc_id, doc in
+              lake.con.execute("SELECT doc_id, document FROM lake.raw.entries").fetchall()}
+    assert landed == {d["_id"]: orjson.loads(orjson.dumps(d)) for d in odd}
+
+
+def test_a_failed_load_leaves_nothing_visible_and_the_next_run_lands_its_own_data(lake_env):
+    settings = Settings.from_env(lake_env)
+    lake = catalog.connect(settings)
+    with simulated_sites(["alice"], DAYS[0], DAYS[-1]) as (servers, expected):
+        servers["alice"].add_fault("/api/v1/devicestatus.json", times=50, status=500)
+        failing = NightscoutSource(Site("alice", servers["alice"].url, token=Secret("alice-token")),
+                                   pause_s=0, backoff_s=0.001, max_attempts=2)
+        try:
+            ingest.ingest(settings, lake, [failing], DAYS)
+            raise AssertionError("the failing site should have raised")
+        except Exception as exc:
+            assert "devicestatus" in str(exc) and servers["alice"].url in str(exc)
+        assert lake.con.execute("SELECT count(*) FROM lake.meta.ingest_batches").fetchone()[0] == 0
+        servers["alice"]._faults.clear()
+        ingest.ingest(settings, lake, [source(servers["alice"])], DAYS)
+    assert raw_counts(lake)["entries"] == len(expected["alice"]["entries"])
+
+
+def test_days_fetched_before_they_were_48_hours_old_are_read_again(lake):
+    lake.con.execute("INSERT INTO lake.meta.raw_day_versions VALUES "
+                     "('s', DATE '2024-03-01', 'entries', 'h', 1, 'b', TIMESTAMPTZ '2024-03-05 00:00:00+00'), "
+                     "('s', DATE '2024-03-04', 'entries', 'h', 1, 'b', TIMESTAMPTZ '2024-03-05 12:00:00+00')")
+    days = [date(2024, 3, 1) + timedelta(n) for n in range(5)]
+    # 03-01 was fetched 3 days after it ended: final. 03-04 was fetched 12 h after: provisional.
+    assert ingest.days_to_fetch(lake, "s", days) == [date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4),
+                                                     date(2024, 3, 5)]

@@ -20,7 +20,9 @@ from tasks.base import LakeTask, settings
 class IngestConfig(luigi.Config):
     """`[ingest]` in luigi.cfg."""
 
-    task_namespace = "ingest"
+    @classmethod
+    def get_task_family(cls) -> str:
+        return "ingest"  # the luigi.cfg section name
     subjects_per_task = luigi.IntParameter(default=10)
     # Days younger than this when fetched are provisional: uploads arrive late, so they are read
     # again once their last fetch is older than `refresh_minutes`.
@@ -46,7 +48,10 @@ class IngestNightscout(LakeTask):
         pending: set[date] = set()
         for subject in self.subjects:
             stale = ingest.days_to_fetch(self.lake, subject, days, overlap=timedelta(hours=config.overlap_hours))
-            fresh = self._fetched_since(subject, stale, now - timedelta(minutes=config.refresh_minutes))
+            since = now - timedelta(minutes=config.refresh_minutes)
+            # What this very task fetched counts as fresh, whatever refresh_minutes says.
+            since = min(since, getattr(self, "_run_started", since))
+            fresh = self._fetched_since(subject, stale, since)
             pending.update(d for d in stale if d not in fresh)
         return sorted(pending)
 
@@ -63,6 +68,7 @@ class IngestNightscout(LakeTask):
         return not self.pending_days()
 
     def run(self) -> None:
+        self._run_started = datetime.now(UTC)
         days = self.pending_days()
         by_subject = {s.subject: s for s in sources_for(settings())}
         unknown = [s for s in self.subjects if s not in by_subject]

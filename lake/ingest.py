@@ -106,7 +106,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def read_days(batch: Batch, sources: Sequence[DocumentSource],
               progress: Callable[[int, int, str], None] | None = None,
-              rows_per_table: int = 100_000) -> Iterator[pa.Table]:
+              rows_per_table: int = 250_000) -> Iterator[pa.Table]:
     """Yield Arrow tables (marked with their raw table name) source by source, day by day.
 
     Days are gathered into tables of about `rows_per_table` rows: dlt's cost is per item, so a
@@ -179,30 +179,40 @@ def _is_source_error(exc: BaseException) -> bool:
 
 def commit(lake, batch: Batch, marker: catalog.Marker | None = None) -> None:
     """Make the batch the current raw data of its subjects and days, in one snapshot."""
+    first, last = batch.days[0], batch.days[-1]
+    batches = pa.table({"batch_id": [batch.batch_id] * len(batch.subjects), "subject_id": batch.subjects,
+                        "days": [batch.days] * len(batch.subjects),
+                        **{f"n_{r}": [batch.counts.get((s, r), 0) for s in batch.subjects] for r in RESOURCES}})
+    versions = pa.table({name: [row[i] for row in batch.day_hashes] for i, name in enumerate(
+        ("subject_id", "day", "resource", "content_hash", "n_documents"))})
 
     def work(con) -> None:
         for resource in RESOURCES:
             name = f"raw.{resource}"
             if not catalog.table_exists(lake, name):
                 continue
+            # Range predicates first: DuckLake prunes files by their min/max statistics.
             where = "list_contains(?, subject_id) AND batch_id <> ?"
             params: list = [batch.subjects, batch.batch_id]
             if resource in WINDOWED:
-                where += " AND list_contains(?, window_day)"
-                params.append(batch.days)
+                where = f"window_day BETWEEN ? AND ? AND list_contains(?, window_day) AND {where}"
+                params = [first, last, batch.days, *params]
             # Deleting only when there is something to delete keeps first-time backfills free of
             # DELETE-vs-INSERT conflicts with other tasks' concurrent loads.
             (stale,) = con.execute(f"SELECT count(*) FROM {catalog.qualified(name)} WHERE {where}",
                                    params).fetchone()
             if stale:
                 con.execute(f"DELETE FROM {catalog.qualified(name)} WHERE {where}", params)
-        con.executemany(
-            f"INSERT INTO {catalog.qualified('meta.ingest_batches')} VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [[batch.batch_id, s, batch.days, *(batch.counts.get((s, r), 0) for r in RESOURCES)]
-             for s in batch.subjects])
-        con.executemany(
-            f"INSERT INTO {catalog.qualified('meta.raw_day_versions')} VALUES (?, ?, ?, ?, ?, ?, now())",
-            [[s, day, resource, digest, n, batch.batch_id] for s, day, resource, digest, n in batch.day_hashes])
+        con.register("_batches", batches)
+        con.register("_versions", versions)
+        try:
+            con.execute(f"INSERT INTO {catalog.qualified('meta.ingest_batches')} SELECT batch_id, subject_id, "
+                        "days, n_entries, n_treatments, n_devicestatus, n_profile, now() FROM _batches")
+            con.execute(f"INSERT INTO {catalog.qualified('meta.raw_day_versions')} SELECT subject_id, day, "
+                        "resource, content_hash, n_documents, ?, now() FROM _versions", [batch.batch_id])
+        finally:
+            con.unregister("_batches")
+            con.unregister("_versions")
         if marker is not None:
             catalog.write_marker(con, marker)
 

@@ -1,0 +1,116 @@
+"""Shared benchmark helpers: fresh lakes, timing, peak memory, simulated subjects and their
+documents as newline-delimited JSON (the reference loads those with DuckDB's read_json)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psutil
+
+from lake.ingest import day_bounds
+from lake.sources.simulated import SimulatedSource
+
+# A fixed past period: the simulated sites are deterministic, so every run sees the same documents.
+FIRST_DAY = date(2024, 1, 1)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def subjects(n: int) -> list[SimulatedSource]:
+    return [SimulatedSource(f"bench-{i:03d}", now=NOW) for i in range(n)]
+
+
+def days(n: int) -> list[date]:
+    return [FIRST_DAY + timedelta(d) for d in range(n)]
+
+
+def fresh_home(root: Path, name: str) -> Path:
+    home = root / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    return home
+
+
+def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: Path) -> dict[str, int]:
+    """Every document of `sources` over `day_list`, one NDJSON file per subject and resource, with
+    subject_id and window_day added (what raw stores beside each document). Returns counts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {"entries": 0, "treatments": 0, "devicestatus": 0}
+    for source in sources:
+        files = {r: open(folder / f"{r}-{source.subject}.ndjson", "wb") for r in counts}
+        try:
+            for day in day_list:
+                start, end = day_bounds(day)
+                fetched = {
+                    "entries": source.entries(int(start.timestamp() * 1000), int(end.timestamp() * 1000)),
+                    "treatments": source.treatments(start, end),
+                    "devicestatus": source.devicestatus(start, end),
+                }
+                for resource_name, docs in fetched.items():
+                    counts[resource_name] += len(docs)
+                    files[resource_name].write(b"".join(
+                        orjson.dumps({"subject_id": source.subject, "window_day": day.isoformat(), "doc": d})
+                        + b"\n" for d in docs))
+        finally:
+            for f in files.values():
+                f.close()
+    return counts
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_mb: float
+
+
+@contextlib.contextmanager
+def measure() -> Iterator[Measured]:
+    """Wall time and the peak resident memory of this process and its children while inside."""
+    result = Measured(0.0, 0.0)
+    proc = psutil.Process()
+    stop = threading.Event()
+    peak = [0]
+
+    def sample() -> None:
+        while not stop.is_set():
+            rss = proc.memory_info().rss
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    rss += child.memory_info().rss
+            peak[0] = max(peak[0], rss)
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result.seconds = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        result.peak_rss_mb = peak[0] / 2**20
+
+
+def env_for(home: Path) -> dict[str, str]:
+    return {"LAKE_HOME": str(home)}
+
+
+def print_row(label: str, docs: int, m: Measured) -> None:
+    print(f"  {label:<44} {docs:>10,} docs  {m.seconds:8.1f} s  {docs / m.seconds:>10,.0f} docs/s  "
+          f"peak {m.peak_rss_mb:,.0f} MB", flush=True)
+
+
+def python_info() -> str:
+    return f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, max RSS so far " \
+           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"

@@ -237,15 +237,20 @@ def ingest(settings: Settings, lake, sources: Sequence[DocumentSource], days: Se
     return batch
 
 
-def days_to_fetch(lake, subject: str, days: Sequence[date], *, now: datetime | None = None,
-                  overlap: timedelta = timedelta(hours=48)) -> list[date]:
+def last_fetched(lake, subjects: Sequence[str], first: date, last: date) -> dict[tuple[str, date], datetime]:
+    """(subject, UTC day) -> when that day's documents were last committed, for days in [first, last]."""
+    rows = catalog.query(lake, f"""
+        SELECT subject_id, day, max(committed_at) AS committed_at FROM {catalog.qualified('meta.raw_day_versions')}
+        WHERE day BETWEEN ? AND ? AND list_contains(?, subject_id) AND resource = 'entries' GROUP BY ALL""",
+        [first, last, list(subjects)]).to_pylist()
+    return {(r["subject_id"], r["day"]): r["committed_at"] for r in rows}
+
+
+def days_to_fetch(lake, subject: str, days: Sequence[date], *, overlap: timedelta = timedelta(hours=48)) -> list[date]:
     """Days of `days` with no committed data yet, or fetched before the day was `overlap` old:
     uploaders send late (bridges, phone sync), so such days are read again on the next run."""
-    if not days or not catalog.table_exists(lake, "meta.raw_day_versions"):
-        return sorted(days)
-    rows = lake.con.execute(
-        f"""SELECT day, max(committed_at) FROM {catalog.qualified('meta.raw_day_versions')}
-            WHERE subject_id = ? AND resource = 'entries' AND day BETWEEN ? AND ? GROUP BY day""",
-        [subject, min(days), max(days)]).fetchall()
-    final = {day for day, committed in rows if committed >= day_bounds(day)[1] + overlap}
-    return sorted(d for d in days if d not in final)
+    if not days:
+        return []
+    fetched = last_fetched(lake, [subject], min(days), max(days))
+    return sorted(d for d in days if (subject, d) not in fetched
+                  or fetched[subject, d] < day_bounds(d)[1] + overlap)

@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import time
 
 import luigi
 
@@ -49,6 +50,26 @@ class LakeTask(luigi.Task):
     @property
     def lake(self):
         return lake_connection()
+
+    # Luigi asks complete() many times while scheduling (once per task that requires this one),
+    # and each answer costs lake queries: remember a "complete" briefly (Luigi shares one instance
+    # per set of parameters). Like Luigi's own completion cache, only True is remembered: a False
+    # must be asked again, since another worker process may have run the task meanwhile.
+    COMPLETE_MEMO_S = 60.0
+
+    def complete(self) -> bool:
+        memo = getattr(self, "_complete_memo", None)
+        if memo is not None and time.monotonic() - memo < self.COMPLETE_MEMO_S:
+            return True
+        value = self.is_complete()
+        self._complete_memo = time.monotonic() if value else None
+        return value
+
+    def forget_completion(self) -> None:
+        self._complete_memo = None
+
+    def is_complete(self) -> bool:
+        raise NotImplementedError
 
     def marker(self, inputs: dict | None = None) -> catalog.Marker:
         return catalog.Marker(self.task_id, self.task_family, json.dumps(self.to_str_params(), sort_keys=True),

@@ -42,32 +42,30 @@ class IngestNightscout(LakeTask):
     end = luigi.DateParameter()
 
     def pending_days(self) -> list[date]:
+        """UTC days of the range that some subject still needs: never fetched, or provisional
+        (fetched before the day was `overlap_hours` old) and last fetched `refresh_minutes` ago."""
         config = IngestConfig()
         now = datetime.now(UTC)
         days = utc_days(self.start, min(self.end, now.date()))
-        pending: set[date] = set()
+        if not days:
+            return []
+        fetched = ingest.last_fetched(self.lake, list(self.subjects), days[0], days[-1])
+        # What this very task fetched counts as fresh, whatever refresh_minutes says.
+        since = min(now - timedelta(minutes=config.refresh_minutes), getattr(self, "_run_started", now))
+        overlap = timedelta(hours=config.overlap_hours)
+        pending = set()
         for subject in self.subjects:
-            stale = ingest.days_to_fetch(self.lake, subject, days, overlap=timedelta(hours=config.overlap_hours))
-            since = now - timedelta(minutes=config.refresh_minutes)
-            # What this very task fetched counts as fresh, whatever refresh_minutes says.
-            since = min(since, getattr(self, "_run_started", since))
-            fresh = self._fetched_since(subject, stale, since)
-            pending.update(d for d in stale if d not in fresh)
+            for day in days:
+                last = fetched.get((subject, day))
+                if last is None or (last < ingest.day_bounds(day)[1] + overlap and last < since):
+                    pending.add(day)
         return sorted(pending)
 
-    def _fetched_since(self, subject: str, days: list[date], since: datetime) -> set[date]:
-        if not days or not catalog.table_exists(self.lake, "meta.raw_day_versions"):
-            return set()
-        rows = self.lake.con.execute(
-            f"SELECT DISTINCT day FROM {catalog.qualified('meta.raw_day_versions')} "
-            "WHERE subject_id = ? AND list_contains(?, day) AND committed_at >= ?",
-            [subject, days, since]).fetchall()
-        return {day for (day,) in rows}
-
-    def complete(self) -> bool:
+    def is_complete(self) -> bool:
         return not self.pending_days()
 
     def run(self) -> None:
+        self.forget_completion()
         self._run_started = datetime.now(UTC)
         days = self.pending_days()
         by_subject = {s.subject: s for s in sources_for(settings())}
@@ -77,6 +75,7 @@ class IngestNightscout(LakeTask):
         self.progress(0, 1, f"fetching {len(days)} days of {', '.join(self.subjects)}")
         batch = ingest.ingest(settings(), self.lake, [by_subject[s] for s in self.subjects], days,
                               progress=self.progress, marker=self.marker({"days": [str(d) for d in days]}))
+        self.forget_completion()
         self.progress(1, 1, f"{batch.total('entries')} entries, {batch.total('treatments')} treatments, "
                             f"{batch.total('devicestatus')} devicestatus landed")
 

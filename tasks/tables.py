@@ -54,7 +54,7 @@ class TableTask(PeriodTask):
     def stale(self) -> dict[lineage.Partition, str]:
         return lineage.stale(self.lake, self.table, self.version, self.partitions())
 
-    def complete(self) -> bool:
+    def is_complete(self) -> bool:
         # Upstream first: Luigi decides what to run before anything runs, so a table whose inputs
         # are about to change must not look complete now.
         if not all(task.complete() for task in luigi.task.flatten(self.requires())):
@@ -85,6 +85,12 @@ class TableTask(PeriodTask):
         raise NotImplementedError
 
     def run(self) -> None:
+        try:
+            self.rebuild()
+        finally:
+            self.forget_completion()
+
+    def rebuild(self) -> None:
         stale = self.stale()
         parts = list(stale)
         self.progress(0, 2, f"{self.table}: rebuilding {len(parts)} partition(s)")

@@ -6,23 +6,13 @@ Thin wiring around lake.*: ingestion (tasks.ingest), then bronze, silver and gol
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import luigi
 
 from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name from the command line)
 from tasks.gold import TASKS as GOLD_TASKS
 from tasks.gold import BuildSilver
 from tasks.ingest import IngestAll, IngestNightscout
-from tasks.tables import BuildBronze
-
-
-def yesterday() -> date:
-    return date.today() - timedelta(days=1)
-
-
-def two_weeks_ago() -> date:
-    return date.today() - timedelta(days=14)
+from tasks.tables import BuildBronze, Period
 
 
 class BuildGold(luigi.WrapperTask):
@@ -31,8 +21,8 @@ class BuildGold(luigi.WrapperTask):
     Default: the 14 days ending yesterday.
     """
 
-    start = luigi.DateParameter(default=two_weeks_ago())
-    end = luigi.DateParameter(default=yesterday())
+    start = Period.start
+    end = Period.end
 
     def requires(self):
         if self.end < self.start:

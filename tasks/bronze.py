@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from lake import catalog
+from lake import catalog, lineage
 from lake.ingest import RAW_SCHEMA
 from lake.lineage import Partition
 from lake.transforms.bronze.devicestatus import devicestatus
@@ -65,3 +66,44 @@ class BuildBronzeQuarantine(BronzeTask):
 
 
 TASKS = [BuildBronzeEntries, BuildBronzeTreatments, BuildBronzeDevicestatus, BuildBronzeQuarantine]
+
+
+class BuildBronzeProfile(BronzeTask):
+    """bronze.profile: one partition per subject, rebuilt when the subject's profiles change.
+
+    Profiles are not fetched per day (the endpoint has no time filter), so their lineage is their
+    own content rather than raw day versions.
+    """
+
+    table = "bronze.profile"
+    version = "2"
+    day_column = None
+
+    def keys(self) -> list[str]:
+        return ["subject_id"]
+
+    def partitions(self) -> list[Partition]:
+        return [Partition(s, "profile", ()) for s in self.subjects()]
+
+    def stale(self) -> dict[Partition, str]:
+        if not catalog.table_exists(self.lake, "raw.profile"):
+            return {}
+        rows = catalog.query(self.lake, f"""
+            SELECT subject_id, sha256(string_agg(document, ' ' ORDER BY document)) AS signature
+            FROM {catalog.qualified('raw.profile')}
+            WHERE batch_id IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})
+            GROUP BY ALL""").to_pylist()
+        current = {r["subject_id"]: f"{self.version}:{r['signature']}" for r in rows}
+        built = lineage.recorded(self.lake, self.table)
+        return {p: current[p.subject_id] for p in self.partitions()
+                if p.subject_id in current and built.get((p.subject_id, p.part)) != current[p.subject_id]}
+
+    def partition_rows(self, stale: list[Partition]) -> pa.Table:
+        return pa.table({"subject_id": [p.subject_id for p in stale]})
+
+    def build(self, stale):
+        subjects = ibis.memtable(pa.table({"subject_id": [p.subject_id for p in stale]}))
+        return profile(self.read("raw.profile").semi_join(subjects, "subject_id"), self.batches())
+
+
+TASKS.append(BuildBronzeProfile)

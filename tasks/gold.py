@@ -21,7 +21,7 @@ from lake.transforms.gold.daily_treatments import daily_treatments
 from lake.transforms.gold.glucose_episodes import glucose_episodes
 from lake.transforms.gold.glucose_summary import glucose_summary, in_period
 from tasks import silver
-from tasks.tables import PeriodTask, TableTask
+from tasks.tables import Period, TableTask
 
 
 class DailyGoldTask(TableTask):
@@ -110,8 +110,8 @@ TASKS = [BuildDailyGlucose, BuildDailyTreatments, BuildGlucoseSummary, BuildAgp,
 class BuildSilver(luigi.WrapperTask):
     """Every silver table for the local days [start, end]."""
 
-    start = luigi.DateParameter()
-    end = luigi.DateParameter()
+    start = Period.start
+    end = Period.end
 
     def requires(self):
         return [cls(start=self.start, end=self.end) for cls in silver.TASKS]

@@ -26,11 +26,27 @@ from tasks.base import LakeTask, settings
 from tasks.ingest import IngestAll
 
 
+def default_start() -> date:
+    return date.today() - timedelta(days=14)
+
+
+def default_end() -> date:
+    return date.today() - timedelta(days=1)
+
+
+class Period(luigi.Config):
+    """Parameters of every task over local calendar days [start, end]: by default the 14 days
+    ending yesterday (DESIGN's Luigi contract)."""
+
+    start = luigi.DateParameter(default=default_start(), description="first local day (inclusive)")
+    end = luigi.DateParameter(default=default_end(), description="last local day (inclusive)")
+
+
 class PeriodTask(LakeTask):
     """A task over the local calendar days [start, end] (DESIGN's Luigi contract)."""
 
-    start = luigi.DateParameter()
-    end = luigi.DateParameter()
+    start = Period.start
+    end = Period.end
 
     def subjects(self) -> list[str]:
         return sorted(s.subject for s in sources_for(settings()))
@@ -118,8 +134,8 @@ class TableTask(PeriodTask):
 class BuildBronze(luigi.WrapperTask):
     """Every bronze table for the local days [start, end]."""
 
-    start = luigi.DateParameter()
-    end = luigi.DateParameter()
+    start = Period.start
+    end = Period.end
 
     def requires(self):
         from tasks import bronze

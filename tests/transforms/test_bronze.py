@@ -90,3 +90,12 @@ def test_treatments_turn_the_v1_null_quirk_into_nulls_and_read_created_at(duck):
                       "carbs_g", "duration_min"))
     assert got == [("m", "Meal Bolus", datetime(2024, 3, 1, 12, 2), 4.5, 45.0, None),
                    ("tb", "Temp Basal", datetime(2024, 3, 1, 12, 10), None, None, 30.0)]
+
+
+def test_profile_reads_the_default_profiles_time_zone_whatever_its_name(duck):
+    from lake.transforms.bronze.profile import profile
+
+    raw = raw_table([{"_id": "p", "defaultProfile": "My Weekend/2", "startDate": "2024-01-10T00:00:00.000Z",
+                      "units": "mmol", "store": {"My Weekend/2": {"timezone": "Europe/Berlin"}}}])
+    assert rows(duck, profile(raw, batches("b1")), "doc_id", "timezone", "units", "start_ts") == [
+        ("p", "Europe/Berlin", "mmol", datetime(2024, 1, 10))]

@@ -116,11 +116,15 @@ def typed_profile(raw_profile: ir.Table, batches: ir.Table) -> ir.Table:
     t = _documents(raw_profile, batches)
     doc = t.document
     default = text(doc, "defaultProfile")
+    # The store key is data (e.g. "Default", "My Weekend"), so the path is built per row, as a
+    # JSON Pointer (RFC 6901): any key text is allowed once ~ and / are escaped. It is a column of
+    # its own because sqlglot renders `doc ->> '/a' || x` without the parentheses it needs.
+    t = t.mutate(_tz_path="/store/" + default.fill_null("Default").replace("~", "~0").replace("/", "~1")
+                 + "/timezone")
     t = t.mutate(
         start_ts=utc_from_text(text(doc, "startDate")),
         default_profile=default,
-        # The store key is data (e.g. "Default", "Weekend"), so the JSON path is built per row.
-        timezone=json_extract_string(doc, '$.store."' + default.fill_null("Default") + '".timezone'),
+        timezone=json_extract_string(doc, t._tz_path),
         units=text(doc, "units"),
-    )
+    ).drop("_tz_path")
     return t.mutate(reject_reason=ibis.cases((~is_object(doc), NOT_OBJECT), else_=ibis.null("string")))

@@ -373,10 +373,17 @@ def table(backend: Backend, name: str, *, version: int | None = None) -> ir.Tabl
 
 
 def table_exists(backend: Backend, name: str) -> bool:
+    """Whether `<schema>.<table>` exists. A table seen once is remembered for this connection
+    (the lake's tables are never dropped in normal work, and the lookup costs a catalog query)."""
+    seen = backend.__dict__.setdefault("_lake_tables_seen", set())
+    if name in seen:
+        return True
     schema, _, tname = name.partition(".")
     (n,) = raw_connection(backend).execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
         "AND table_name = ?", [LAKE, schema, tname]).fetchone()
+    if n:
+        seen.add(name)
     return n > 0
 
 
@@ -479,12 +486,6 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
             con.unregister("_built")
 
     return in_transaction(backend, work, what=f"publishing {table}")
-
-
-def drop_table(backend: Backend, table: str) -> None:
-    """Drop `table` (a full rebuild after a change of its columns), in its own snapshot."""
-    in_transaction(backend, lambda con: con.execute(f"DROP TABLE IF EXISTS {qualified(table)}"),
-                   what=f"dropping {table}")
 
 
 def query(backend: Backend, sql: str, params: Sequence | None = None) -> pa.Table:

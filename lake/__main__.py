@@ -1,4 +1,4 @@
-"""Command line: `python -m lake doctor` (health check) and `python -m lake report` (results)."""
+"""Command line: `python -m lake doctor` (health check), `report` (results), `maintain` (upkeep)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,24 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("doctor", help="check that the configured lake is reachable and writable")
     commands.add_parser("report", help="where the results are, and one line per subject of the latest period")
+    maintain = commands.add_parser("maintain", help="DuckLake upkeep: merge small files, expire old snapshots, "
+                                   "delete unused files (on SQLite: only while no build runs)")
+    maintain.add_argument("--retention-days", type=float, default=7, help="keep snapshots this young (7)")
+    maintain.add_argument("--file-grace-hours", type=float, default=1,
+                          help="delete unused files only once this old (1)")
+    maintain.add_argument("--delete-threshold", type=float, default=0,
+                          help="rewrite files whose deleted fraction exceeds this (0: any)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         from lake import doctor
 
         return doctor.run()
+    if args.command == "maintain":
+        from lake import maintenance
+
+        return maintenance.run(retention_days=args.retention_days, file_grace_hours=args.file_grace_hours,
+                               delete_threshold=args.delete_threshold)
     if args.command == "report":
         from lake import report
 

@@ -148,23 +148,46 @@ def read_days(batch: Batch, sources: Sequence[DocumentSource],
         yield from flush(resource)
 
 
-def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table]) -> None:
-    """Stream `tables` into raw.* with one dlt run (rows not yet visible to readers: uncommitted)."""
-    import dlt
+def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table], *, attempts: int = 8) -> None:
+    """Stream `tables` into raw.* with one dlt run (rows not yet visible to readers: uncommitted).
 
+    A load that fails for a passing reason (parallel loads racing to create dlt's tables in a new
+    lake, SQLite's "database is locked") is loaded again from the package dlt already extracted:
+    nothing is fetched twice, and rows of a half-done attempt are superseded at commit.
+    """
+    import dlt
+    from dlt.pipeline.helpers import retry_load, retry_schema_update
+
+    transient = [retry_schema_update(), retry_load(("load",))]
     resource = dlt.resource(tables, name="nightscout", write_disposition="append")
     with tempfile.TemporaryDirectory(prefix="lake-dlt-") as workdir:
         pipeline = dlt.pipeline(pipeline_name="nightscout_ingest", pipelines_dir=workdir,
                                 destination=catalog.dlt_destination(settings), dataset_name="raw")
         try:
             pipeline.run(resource)
-        except Exception as exc:  # dlt wraps source errors too: unwrap them for a clear message
-            cause = _root_cause(exc)
+            return
+        except Exception as exc:  # dlt wraps everything, source errors included
+            failure: Exception = exc
+        for attempt in range(1, attempts):
+            cause = _root_cause(failure)
             if _is_source_error(cause):  # e.g. NightscoutError: it already names the site and window
                 raise cause from None
-            raise IngestError(
-                f"loading {', '.join(batch.subjects)} days {batch.days[0]}..{batch.days[-1]} into raw "
-                f"failed: {catalog.redact(str(exc), settings.catalog)}") from None
+            if not any(check(failure) for check in transient):
+                break
+            log.info("loading raw batch %s: passing failure (attempt %d/%d), loading again: %s",
+                     batch.batch_id, attempt, attempts, catalog.redact(str(cause), settings.catalog)[:200])
+            time.sleep(min(5.0, 0.2 * 2 ** attempt))
+            try:
+                pipeline.load()
+                return
+            except Exception as exc:
+                failure = exc
+        cause = _root_cause(failure)
+        if _is_source_error(cause):
+            raise cause from None
+        raise IngestError(
+            f"loading {', '.join(batch.subjects)} days {batch.days[0]}..{batch.days[-1]} into raw "
+            f"failed: {catalog.redact(str(failure), settings.catalog)}") from None
 
 
 def _root_cause(exc: BaseException) -> BaseException:

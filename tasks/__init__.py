@@ -12,6 +12,7 @@ from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name f
 from tasks.gold import TASKS as GOLD_TASKS
 from tasks.gold import BuildSilver
 from tasks.ingest import IngestAll, IngestNightscout
+from tasks.maintenance import MaintainLake
 from tasks.tables import BuildBronze, Period
 
 
@@ -33,4 +34,4 @@ class BuildGold(luigi.WrapperTask):
         return [BuildBronze(**period), BuildSilver(**period)] + [cls(**period) for cls in GOLD_TASKS]
 
 
-__all__ = ["BuildGold", "BuildSilver", "BuildBronze", "IngestAll", "IngestNightscout"]
+__all__ = ["BuildGold", "BuildSilver", "BuildBronze", "IngestAll", "IngestNightscout", "MaintainLake"]

@@ -61,7 +61,8 @@ class MaintainLake(LakeTask):
         result = maintenance.maintain(self.lake, retention=timedelta(days=config.retention_days),
                                       file_grace=timedelta(hours=config.file_grace_hours),
                                       delete_threshold=config.delete_threshold)
-        catalog.in_transaction(self.lake, lambda con: catalog.write_marker(con, self.marker(result.as_dict())),
+        marker = self.marker(result.as_dict())
+        catalog.in_transaction(self.lake, lambda con: catalog.write_marker(con, marker),
                                what="writing the maintenance marker")
         log.info("MaintainLake: %s", result.summary())
         self.progress(1, 1, result.summary())

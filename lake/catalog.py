@@ -17,7 +17,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,22 +283,6 @@ def in_transaction(backend: Backend, work: Callable[[duckdb.DuckDBPyConnection],
     return _with_retry(once, attempts, what)
 
 
-@contextmanager
-def transaction(backend: Backend) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A one-snapshot block without retry, for interactive use: `with transaction(lake) as con:`."""
-    con = raw_connection(backend)
-    con.execute("BEGIN")
-    try:
-        yield con
-        con.execute("COMMIT")
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
-
-
 def qualified(table: str) -> str:
     """'silver.glucose_readings' -> 'lake.silver.glucose_readings' (validated, quoted)."""
     schema, _, name = table.partition(".")
@@ -344,13 +328,6 @@ def marker_exists(backend: Backend, task_id: str) -> bool:
     (n,) = raw_connection(backend).execute(
         f"SELECT count(*) FROM {qualified('meta.task_markers')} WHERE task_id = ?", [task_id]).fetchone()
     return n > 0
-
-
-def latest_marker(backend: Backend, task_id: str) -> Mapping[str, object] | None:
-    row = raw_connection(backend).execute(
-        f"SELECT task_id, parameters, inputs, written_at FROM {qualified('meta.task_markers')} "
-        "WHERE task_id = ? ORDER BY written_at DESC LIMIT 1", [task_id]).fetchone()
-    return None if row is None else dict(zip(("task_id", "parameters", "inputs", "written_at"), row))
 
 
 def current_snapshot_id(backend: Backend) -> int:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import luigi
 
-from lake import catalog, ingest
+from lake import ingest
 from lake.sources import sources_for
 from tasks.base import LakeTask, settings
 

@@ -109,24 +109,21 @@ class TableTask(PeriodTask):
     def rebuild(self) -> None:
         stale = self.stale()
         parts = list(stale)
-        self.progress(0, 2, f"{self.table}: rebuilding {len(parts)} partition(s)")
-        if parts:
-            expr = self.build(parts)
-        else:
-            expr = None
         marker = self.marker({"partitions": len(parts)})
-        if expr is None:
+        if not parts:  # its inputs are what it was built from: nothing to do but say so
             catalog.in_transaction(self.lake, lambda con: catalog.write_marker(con, marker))
             self.progress(2, 2, f"{self.table}: up to date")
             return
+        self.progress(0, 2, f"{self.table}: rebuilding {len(parts)} partition(s)")
         try:
             rows = catalog.replace_partitions(
-                self.lake, self.table, expr, keys=self.keys(), partitions=self.partition_rows(parts),
+                self.lake, self.table, self.build(parts), keys=self.keys(), partitions=self.partition_rows(parts),
                 built=lineage.built_rows(self.table, stale), marker=marker,
                 check=lambda con: checks.run_checks(con, self.table, self.keys(), self.task_id))
         except checks.CheckFailed as failed:
             # The build was rolled back; the failing results are still worth keeping.
-            catalog.in_transaction(self.lake, lambda con: checks.record(con, failed.results, self.task_id))
+            results = failed.results
+            catalog.in_transaction(self.lake, lambda con: checks.record(con, results, self.task_id))
             raise
         self.progress(2, 2, f"{self.table}: {len(parts)} partition(s), {rows} rows")
 

@@ -4,7 +4,6 @@ concurrent commits all land, and the DuckDB-file catalog explains its single-pro
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import duckdb

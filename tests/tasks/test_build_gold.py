@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from lake import catalog
 from lake.config import Settings
 from tests.conftest import run_python

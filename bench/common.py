@@ -43,7 +43,12 @@ def fresh_home(root: Path, name: str) -> Path:
 
 def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: Path) -> dict[str, int]:
     """Every document of `sources` over `day_list`, one NDJSON file per subject and resource, with
-    subject_id and window_day added (what raw stores beside each document). Returns counts."""
+    subject_id and window_day added (what raw stores beside each document). Returns counts.
+    Files written earlier for the same subjects and days (same work dir) are reused."""
+    done = folder / f"counts-{len(sources)}x{len(day_list)}.json"
+    if done.exists():
+        return orjson.loads(done.read_bytes())
+    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     counts = {"entries": 0, "treatments": 0, "devicestatus": 0}
     for source in sources:
@@ -64,6 +69,7 @@ def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: P
         finally:
             for f in files.values():
                 f.close()
+    done.write_bytes(orjson.dumps(counts))
     return counts
 
 

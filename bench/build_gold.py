@@ -70,7 +70,7 @@ def baseline(root: Path, n_subjects: int, n_days: int) -> float:
                                columns = {{subject_id: 'VARCHAR', window_day: 'DATE', doc: 'JSON'}})""")
         con.execute(BASELINE_DAILY.format(files=files))
     (rows,) = con.execute("SELECT count(*) FROM lake.gold.daily_glucose").fetchone()
-    print_row(f"baseline: read_json + daily SQL ({rows:,} daily rows)", n_subjects * n_days, m)
+    print_row(f"baseline: read_json + daily SQL ({rows:,} daily rows)", n_subjects * n_days, m, "subject-days")
     return m
 
 
@@ -95,7 +95,7 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
             ok = luigi.build([tasks.BuildGold(start=first, end=last)], local_scheduler=True, workers=1,
                              log_level="WARNING")
         assert ok, "BuildGold failed"
-        print_row(label, n_subjects * (last - first).days + n_subjects, m)
+        print_row(label, n_subjects * ((last - first).days + 1), m, "subject-days")
         return m
 
     full = run(start, end, f"BuildGold full ({n_subjects} subjects x {n_days} days)")
@@ -112,7 +112,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     root = args.workdir or Path(tempfile.mkdtemp(prefix="lake-bench-"))
     print(f"BuildGold: {args.subjects} subjects x {args.days} days   ({python_info()}, work dir {root})")
-    print("  (rates are subject-days per second)")
     base = baseline(root, args.subjects, args.days)
     full, incremental = build_gold(root, args.subjects, args.days)
     print(f"  full build / baseline time: {full.seconds / base.seconds:.1f}x (target <= 2x); "

@@ -112,8 +112,8 @@ def env_for(home: Path) -> dict[str, str]:
     return {"LAKE_HOME": str(home)}
 
 
-def print_row(label: str, docs: int, m: Measured) -> None:
-    print(f"  {label:<44} {docs:>10,} docs  {m.seconds:8.1f} s  {docs / m.seconds:>10,.0f} docs/s  "
+def print_row(label: str, count: int, m: Measured, unit: str = "docs") -> None:
+    print(f"  {label:<44} {count:>10,} {unit}  {m.seconds:8.1f} s  {count / m.seconds:>10,.0f} {unit}/s  "
           f"peak {m.peak_rss_mb:,.0f} MB", flush=True)
 
 

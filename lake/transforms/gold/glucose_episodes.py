@@ -3,8 +3,9 @@
 kind 'hypo'|'hyper'; level 'l1' (< 70 / > 180 mg/dL), 'l2' (< 54 / > 250), 'extended' (< 70 for
 more than 120 min), found on iglu's interpolated grid as iglu's episode_calculation does: at least
 15 min in the condition starts one, 15 min out of it (or a data gap over 45 min) ends it; level 2
-episodes are found on their own and are a subset of level 1. start_ts/end_ts are UTC (the grid is
-local wall-clock time; the offset is that of the nearest reading at or before the start);
+episodes are found on their own and are a subset of level 1. start_ts/end_ts are UTC: the grid is
+local wall-clock time, so the UTC offset is the one the subject's readings carry in the local hour
+the episode starts (or, with no reading in that hour, on that local day);
 start_local_ts/end_local_ts are the local times; duration_min in minutes; mean_mg_dl the mean of
 the episode's grid values.
 `episodes` comes from lake.metrics.episodes (subject_id, kind, level, start_local_ts,
@@ -24,11 +25,18 @@ COLUMNS = ["subject_id", "period_start", "period_end", "kind", "level", "start_t
 
 def glucose_episodes(episodes: ir.Table, glucose_readings: ir.Table, period_start: date,
                      period_end: date) -> ir.Table:
-    ep = episodes
-    offsets = glucose_readings.select("subject_id", "local_ts", offset=glucose_readings.utc_offset_min.fill_null(0))
-    with_offset = ep.asof_join(offsets, ep.start_local_ts >= offsets.local_ts, predicates="subject_id")
-    offset = with_offset.offset.fill_null(0).as_interval("m")
-    return with_offset.mutate(
+    # Offsets per local hour and per local day: equality joins on small aggregates. (An ASOF join
+    # on the readings was written first; DuckDB ran it as a nested loop, minutes for a year.)
+    readings = glucose_readings.mutate(offset=glucose_readings.utc_offset_min.fill_null(0))
+    hourly = readings.group_by(["subject_id", readings.local_ts.truncate("h").name("hour")]).aggregate(
+        hour_offset=readings.offset.max())
+    daily = readings.group_by(["subject_id", readings.local_day.name("day")]).aggregate(
+        day_offset=readings.offset.max())
+    ep = episodes.mutate(hour=episodes.start_local_ts.truncate("h"), day=episodes.start_local_ts.date())
+    ep = ep.left_join(hourly, ["subject_id", "hour"]).drop("subject_id_right")
+    ep = ep.left_join(daily, ["subject_id", "day"]).drop("subject_id_right")
+    offset = ibis.coalesce(ep.hour_offset, ep.day_offset, 0).as_interval("m")
+    return ep.mutate(
         period_start=ibis.literal(period_start), period_end=ibis.literal(period_end),
-        start_ts=with_offset.start_local_ts - offset, end_ts=with_offset.end_local_ts - offset,
+        start_ts=ep.start_local_ts - offset, end_ts=ep.end_local_ts - offset,
     ).select(COLUMNS)

@@ -20,6 +20,7 @@ RAW = ("entries", "treatments", "devicestatus", "profile")
 
 
 class BronzeTask(TableTask):
+    version = "2"  # 2: timestamps before 2000 go to the quarantine
     margin = 2  # silver reads bronze one day either side of its own (see tasks.tables)
 
     def requires(self):

@@ -99,3 +99,10 @@ def test_profile_reads_the_default_profiles_time_zone_whatever_its_name(duck):
                       "units": "mmol", "store": {"My Weekend/2": {"timezone": "Europe/Berlin"}}}])
     assert rows(duck, profile(raw, batches("b1")), "doc_id", "timezone", "units", "start_ts") == [
         ("p", "Europe/Berlin", "mmol", datetime(2024, 1, 10))]
+
+
+def test_a_document_whose_text_timestamp_is_before_2000_goes_to_quarantine(duck):
+    raw = raw_table([{"_id": "old", "type": "sgv", "sgv": 100, "sysTime": "1999-12-31T23:00:00Z"}])
+    assert rows(duck, entries(raw, batches("b1")), "doc_id") == []
+    assert rows(duck, quarantine({"entries": raw}, batches("b1")), "doc_id", "reject_reason") == [
+        ("old", "timestamp before 2000")]

@@ -7,6 +7,8 @@ the quarantine keeps the rest, so no document is ever dropped silently.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import ibis
 import ibis.expr.types as ir
 
@@ -23,6 +25,9 @@ from lake.transforms._common import (
 )
 
 NOT_OBJECT = "not a JSON object"
+# A text timestamp can parse to any year; CGM data before 2000 is a broken clock, not data.
+EARLIEST = datetime(2000, 1, 1)
+BEFORE_2000 = "timestamp before 2000"
 
 
 def _documents(raw: ir.Table, batches: ir.Table) -> ir.Table:
@@ -59,6 +64,7 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table) -> ir.Table:
     return t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.reading_ts.isnull(), "no usable timestamp (date, sysTime, dateString)"),
+        (t.reading_ts < EARLIEST, BEFORE_2000),
         else_=ibis.null("string")))
 
 
@@ -87,6 +93,7 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table) -> ir.Table:
     return t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at, timestamp, date)"),
+        (t.created_ts < EARLIEST, BEFORE_2000),
         else_=ibis.null("string")))
 
 
@@ -108,6 +115,7 @@ def typed_devicestatus(raw_devicestatus: ir.Table, batches: ir.Table) -> ir.Tabl
     return t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at)"),
+        (t.created_ts < EARLIEST, BEFORE_2000),
         else_=ibis.null("string")))
 
 

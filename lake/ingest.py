@@ -169,13 +169,11 @@ def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table], *, attemp
         except Exception as exc:  # dlt wraps everything, source errors included
             failure: Exception = exc
         for attempt in range(1, attempts):
-            cause = _root_cause(failure)
-            if _is_source_error(cause):  # e.g. NightscoutError: it already names the site and window
-                raise cause from None
-            if not any(check(failure) for check in transient):
+            if _is_source_error(_root_cause(failure)) or not any(check(failure) for check in transient):
                 break
             log.info("loading raw batch %s: passing failure (attempt %d/%d), loading again: %s",
-                     batch.batch_id, attempt, attempts, catalog.redact(str(cause), settings.catalog)[:200])
+                     batch.batch_id, attempt, attempts,
+                     catalog.redact(str(_root_cause(failure)), settings.catalog)[:200])
             time.sleep(min(5.0, 0.2 * 2 ** attempt))
             try:
                 pipeline.load()

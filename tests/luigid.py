@@ -16,9 +16,7 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -29,6 +27,7 @@ from tests.servers import (
     LOOPBACK,
     START_ATTEMPTS,
     ServerStartError,
+    installed_binary,
     free_port,
     log_tail,
     stop_process_group,
@@ -75,14 +74,7 @@ class Luigid:
 
 def luigid_binary() -> Path:
     """The `luigid` script of the luigi package installed next to this Python, or one on PATH."""
-    candidates = [Path(sys.executable).parent / "luigid"]
-    found = shutil.which("luigid")
-    if found:
-        candidates.append(Path(found))
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    raise ServerStartError("no `luigid` script found (pip install luigi)")
+    return installed_binary("luigid", "luigi")
 
 
 def config_text(scheduler: Mapping[str, str], resources: Mapping[str, int]) -> str:

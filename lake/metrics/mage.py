@@ -114,26 +114,35 @@ def _kind_after(delta: float) -> int:
 
 def _crossings(gl: np.ndarray, delta: np.ndarray) -> list[tuple[int, int]]:
     """(index, kind of extreme that follows) where MA_short - MA_long changes sign."""
-    crosses = [(0, _kind_after(delta[0]))]
+    first = (0, _kind_after(delta[0]))
     delta = np.where(delta == 0, np.nan, delta)
-    for i in range(1, gl.size):
-        if not np.isnan(gl[i] + gl[i - 1] + delta[i] + delta[i - 1]):
-            if delta[i] * delta[i - 1] < 0:
-                crosses.append((i, _NADIR if delta[i] < delta[i - 1] else _PEAK))
-        elif not np.isnan(delta[i]):  # across missing points: compare with the last crossing
-            previous = delta[crosses[-1][0]]
-            if delta[i] * previous < 0:
-                crosses.append((i, _NADIR if delta[i] < previous else _PEAK))
+    # Between neighbours that are all present, a sign change is a crossing: found at once.
+    present = ~np.isnan(gl[1:] + gl[:-1] + delta[1:] + delta[:-1])
+    direct = np.flatnonzero(present & (delta[1:] * delta[:-1] < 0)) + 1
+    # Across missing points the sign is compared with the last crossing's: sequential, but only
+    # at the few points next to or inside gaps, so the loop runs over crossings, not all points.
+    across = np.flatnonzero(~present & ~np.isnan(delta[1:])) + 1
+    crosses = [first]
+    candidates = np.concatenate((direct, across))
+    order = np.argsort(candidates, kind="stable")
+    for i, is_direct in zip(candidates[order].tolist(), (order < direct.size).tolist(), strict=True):
+        previous = delta[i - 1] if is_direct else delta[crosses[-1][0]]
+        if is_direct or delta[i] * previous < 0:
+            crosses.append((i, _NADIR if delta[i] < previous else _PEAK))
     crosses.append((gl.size - 1, _kind_after(delta[-1])))
     return crosses
 
 
 def _turning_points(gl: np.ndarray, crosses: list[tuple[int, int]]) -> np.ndarray:
     """Nadir or peak glucose between the previous turning point and the next crossing."""
+    # Missing points made +-inf so plain argmin/argmax skip them (nanargmin costs 10x per call).
+    for_min, for_max = np.where(np.isnan(gl), np.inf, gl), np.where(np.isnan(gl), -np.inf, gl)
     extremes, left = [], crosses[0][0]
     for (_, kind), (right, _) in zip(crosses[:-1], crosses[1:], strict=True):
-        window = gl[left : right + 1]
-        left += int(np.nanargmin(window) if kind == _NADIR else np.nanargmax(window))
+        if kind == _NADIR:
+            left += int(np.argmin(for_min[left : right + 1]))
+        else:
+            left += int(np.argmax(for_max[left : right + 1]))
         extremes.append(gl[left])
     return np.array(extremes)
 
@@ -144,19 +153,21 @@ def _excursions(extremes: np.ndarray, sd: float, restart_at_turn: bool = False) 
     After an excursion R's MAGE+ searches on from the point that confirmed it, while its MAGE-
     (run here on the negated series) searches on from the turning point: `restart_at_turn`.
     """
-    heights, n = [], extremes.size
-    j = start = 0
+    ext = extremes.tolist()  # plain floats: this loop is scalar work, numpy per element is slow
+    heights, n = [], len(ext)
+    j = start = low = 0  # low: the first lowest point in ext[start..j]
     while j < n:
-        rise = extremes[j] - extremes[start : j + 1]
-        i = start + int(np.argmax(rise))  # the lowest point so far (first one on ties, as R)
-        if rise.max() >= sd:
+        if ext[j] < ext[low]:
+            low = j
+        if ext[j] - ext[low] >= sd:
             for k in range(j, n):
-                if extremes[k] > extremes[j]:
+                if ext[k] > ext[j]:
                     j = k  # the trend continues: move the peak on
-                if extremes[k] - extremes[j] < -sd or k == n - 1:
-                    heights.append(float(extremes[j] - extremes[i]))
+                if ext[k] - ext[j] < -sd or k == n - 1:
+                    heights.append(ext[j] - ext[low])
                     start, j = (j if restart_at_turn else k), k
                     break
+            low = min(range(start, j + 1), key=ext.__getitem__)  # the first lowest, as R
         else:
             j += 1
     return heights

@@ -14,12 +14,15 @@ of lake with read_json, and gold.daily_glucose's metrics computed by one SQL sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import luigi
+import psutil
 
 from bench.common import (
     days,
@@ -91,7 +94,7 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
     start, end = day_list[0], day_list[-2]
 
     def run(first, last, label):
-        with measure() as m:
+        with measure() as m, task_timings():
             ok = luigi.build([tasks.BuildGold(start=first, end=last)], local_scheduler=True, workers=1,
                              log_level="WARNING")
         assert ok, "BuildGold failed"
@@ -101,6 +104,23 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
     full = run(start, end, f"BuildGold full ({n_subjects} subjects x {n_days} days)")
     incremental = run(start + timedelta(1), end + timedelta(1), "BuildGold, one new day for every subject")
     return full, incremental
+
+
+@contextlib.contextmanager
+def task_timings():
+    """Print each task's run time, when it ended and the process's memory then: where the time goes."""
+    started = time.perf_counter()
+
+    def report(task, seconds):
+        rss = psutil.Process().memory_info().rss / 2**20
+        print(f"    {seconds:7.1f} s  (ended at {time.perf_counter() - started:7.1f} s, rss {rss:6,.0f} MB)  "
+              f"{task.task_id}", flush=True)
+
+    luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)(report)
+    try:
+        yield
+    finally:
+        luigi.Task.remove_event_handler(luigi.Event.PROCESSING_TIME, report)
 
 
 def main(argv: list[str] | None = None) -> None:

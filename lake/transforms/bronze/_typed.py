@@ -2,7 +2,8 @@
 
 Each `typed_<resource>` returns every committed, deduplicated raw row with its typed columns and
 a `reject_reason` (null when the document typed cleanly). Bronze tables keep reject_reason null;
-the quarantine keeps the rest, so no document is ever dropped silently.
+the quarantine keeps the rest, with their JSON text (`keep_rejected_text`), so no document is ever
+dropped silently.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import ibis
 import ibis.expr.types as ir
 
 from lake.transforms._common import (
+    FIELDS_COLUMN,
     committed,
-    json_extract_string,
     epoch_scale,
     is_object,
+    json_extract_string,
     latest_per_document,
-    number,
-    text,
     utc_from_epoch,
     utc_from_text,
+    with_fields,
 )
 
 NOT_OBJECT = "not a JSON object"
@@ -31,108 +32,131 @@ BEFORE_2000 = "timestamp before 2000"
 
 
 def _documents(raw: ir.Table, batches: ir.Table) -> ir.Table:
+    """Committed raw rows with their document key. Each typed_* types them row by row, then keeps
+    the latest copy of each document: in that order the de-duplication window does not carry
+    the JSON text (the widest column by far) unless the caller selects it (the quarantine)."""
     t = committed(raw, batches)
     # Documents without an _id still need a key: their content hash stands in for it.
-    t = t.mutate(doc_key=ibis.coalesce(t.doc_id, "sha256:" + t.document.hexdigest("sha256")))
+    return t.mutate(doc_key=ibis.coalesce(t.doc_id, "sha256:" + t.document.hexdigest("sha256")))
+
+
+def _latest(keep_rejected_text: bool, t: ir.Table) -> ir.Table:
+    """The latest copy of each typed document. The JSON text goes through the de-duplication
+    only where asked, and then only for rejected documents (the quarantine's): carrying every
+    document's text through it held all of raw in memory (gigabytes for a subject-year each)."""
+    if keep_rejected_text:
+        t = t.mutate(document=ibis.ifelse(t.reject_reason.notnull(), t.document, ibis.null("string")))
+    else:
+        t = t.drop("document")
     return latest_per_document(t)
 
 
-def typed_entries(raw_entries: ir.Table, batches: ir.Table) -> ir.Table:
+def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: bool = False) -> ir.Table:
     """Entries with the timestamp trust order of the reference: a plausible `date` (ms, or
     seconds-scale), then `sysTime`, then `dateString`."""
-    t = _documents(raw_entries, batches)
+    t, f = with_fields(_documents(raw_entries, batches), [
+        "date", "sysTime", "dateString", "type", "sgv", "mbg", "direction", "trend", "noise", "device", "utcOffset"])
     doc = t.document
-    date_value = number(doc, "date")
-    sys_ts, string_ts = utc_from_text(text(doc, "sysTime")), utc_from_text(text(doc, "dateString"))
+    date_value = f.number("date")
+    sys_ts, string_ts = utc_from_text(f.text("sysTime")), utc_from_text(f.text("dateString"))
     scale = epoch_scale(date_value)
     t = t.mutate(
-        entry_type=text(doc, "type"),
-        sgv_mg_dl=number(doc, "sgv"),
-        mbg_mg_dl=number(doc, "mbg"),
-        direction=text(doc, "direction"),
-        trend=number(doc, "trend").cast("int32"),
-        noise=number(doc, "noise").cast("int32"),
-        device=text(doc, "device"),
+        entry_type=f.text("type"),
+        sgv_mg_dl=f.number("sgv"),
+        mbg_mg_dl=f.number("mbg"),
+        direction=f.text("direction"),
+        trend=f.number("trend").cast("int32"),
+        noise=f.number("noise").cast("int32"),
+        device=f.text("device"),
         date_ms=date_value,
-        utc_offset_min=number(doc, "utcOffset").cast("int32"),
+        utc_offset_min=f.number("utcOffset").cast("int32"),
         reading_ts=ibis.coalesce(utc_from_epoch(date_value), sys_ts, string_ts),
         ts_source=ibis.cases(
             (scale == "ms", "date"), (scale == "s", "date_seconds"),
             (sys_ts.notnull(), "sysTime"), (string_ts.notnull(), "dateString"),
             else_=ibis.null("string")),
     )
-    return t.mutate(reject_reason=ibis.cases(
+    t = t.drop(FIELDS_COLUMN)
+    return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.reading_ts.isnull(), "no usable timestamp (date, sysTime, dateString)"),
         (t.reading_ts < EARLIEST, BEFORE_2000),
-        else_=ibis.null("string")))
+        else_=ibis.null("string"))))
 
 
-def typed_treatments(raw_treatments: ir.Table, batches: ir.Table) -> ir.Table:
+def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_text: bool = False) -> ir.Table:
     """Treatments; `created_at` (ISO) is the time, else a numeric `timestamp`/`date` (xDrip)."""
-    t = _documents(raw_treatments, batches)
+    t, f = with_fields(_documents(raw_treatments, batches), [
+        "created_at", "timestamp", "date", "eventType", "utcOffset", "insulin", "carbs", "protein", "fat",
+        "duration", "absolute", "percent", "glucose", "units", "enteredBy", "notes"])
     doc = t.document
-    created = ibis.coalesce(utc_from_text(text(doc, "created_at")), utc_from_epoch(number(doc, "timestamp")),
-                            utc_from_text(text(doc, "timestamp")), utc_from_epoch(number(doc, "date")))
+    created = ibis.coalesce(utc_from_text(f.text("created_at")), utc_from_epoch(f.number("timestamp")),
+                            utc_from_text(f.text("timestamp")), utc_from_epoch(f.number("date")))
     t = t.mutate(
-        event_type=text(doc, "eventType"),
+        event_type=f.text("eventType"),
         created_ts=created,
-        utc_offset_min=number(doc, "utcOffset").cast("int32"),
-        insulin_units=number(doc, "insulin"),
-        carbs_g=number(doc, "carbs"),
-        protein_g=number(doc, "protein"),
-        fat_g=number(doc, "fat"),
-        duration_min=number(doc, "duration"),
-        absolute_u_per_h=number(doc, "absolute"),
-        percent=number(doc, "percent"),
-        glucose=number(doc, "glucose"),
-        glucose_units=text(doc, "units"),
-        entered_by=text(doc, "enteredBy"),
-        notes=text(doc, "notes"),
+        utc_offset_min=f.number("utcOffset").cast("int32"),
+        insulin_units=f.number("insulin"),
+        carbs_g=f.number("carbs"),
+        protein_g=f.number("protein"),
+        fat_g=f.number("fat"),
+        duration_min=f.number("duration"),
+        absolute_u_per_h=f.number("absolute"),
+        percent=f.number("percent"),
+        glucose=f.number("glucose"),
+        glucose_units=f.text("units"),
+        entered_by=f.text("enteredBy"),
+        notes=f.text("notes"),
     )
-    return t.mutate(reject_reason=ibis.cases(
+    t = t.drop(FIELDS_COLUMN)
+    return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at, timestamp, date)"),
         (t.created_ts < EARLIEST, BEFORE_2000),
-        else_=ibis.null("string")))
+        else_=ibis.null("string"))))
 
 
-def typed_devicestatus(raw_devicestatus: ir.Table, batches: ir.Table) -> ir.Table:
+def typed_devicestatus(raw_devicestatus: ir.Table, batches: ir.Table, keep_rejected_text: bool = False) -> ir.Table:
     """Devicestatus essentials, whichever uploader (Loop, OpenAPS/AAPS, pump-only) wrote them."""
-    t = _documents(raw_devicestatus, batches)
+    t, f = with_fields(_documents(raw_devicestatus, batches), [
+        "created_at", "device", "utcOffset", "uploader.battery", "uploaderBattery", "pump.reservoir",
+        "pump.battery.percent", "loop.iob.iob", "openaps.iob.iob", "openaps.iob[0].iob", "pump.iob.iob",
+        "loop.cob.cob", "openaps.suggested.COB"])
     doc = t.document
     t = t.mutate(
-        created_ts=utc_from_text(text(doc, "created_at")),
-        device=text(doc, "device"),
-        utc_offset_min=number(doc, "utcOffset").cast("int32"),
-        uploader_battery_pct=ibis.coalesce(number(doc, "uploader.battery"), number(doc, "uploaderBattery")),
-        pump_reservoir_u=number(doc, "pump.reservoir"),
-        pump_battery_pct=number(doc, "pump.battery.percent"),
-        iob_u=ibis.coalesce(number(doc, "loop.iob.iob"), number(doc, "openaps.iob.iob"),
-                            number(doc, "openaps.iob[0].iob"), number(doc, "pump.iob.iob")),
-        cob_g=ibis.coalesce(number(doc, "loop.cob.cob"), number(doc, "openaps.suggested.COB")),
+        created_ts=utc_from_text(f.text("created_at")),
+        device=f.text("device"),
+        utc_offset_min=f.number("utcOffset").cast("int32"),
+        uploader_battery_pct=ibis.coalesce(f.number("uploader.battery"), f.number("uploaderBattery")),
+        pump_reservoir_u=f.number("pump.reservoir"),
+        pump_battery_pct=f.number("pump.battery.percent"),
+        iob_u=ibis.coalesce(f.number("loop.iob.iob"), f.number("openaps.iob.iob"),
+                            f.number("openaps.iob[0].iob"), f.number("pump.iob.iob")),
+        cob_g=ibis.coalesce(f.number("loop.cob.cob"), f.number("openaps.suggested.COB")),
     )
-    return t.mutate(reject_reason=ibis.cases(
+    t = t.drop(FIELDS_COLUMN)
+    return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at)"),
         (t.created_ts < EARLIEST, BEFORE_2000),
-        else_=ibis.null("string")))
+        else_=ibis.null("string"))))
 
 
-def typed_profile(raw_profile: ir.Table, batches: ir.Table) -> ir.Table:
+def typed_profile(raw_profile: ir.Table, batches: ir.Table, keep_rejected_text: bool = False) -> ir.Table:
     """Profile documents: when they start and the default profile's time zone and units."""
-    t = _documents(raw_profile, batches)
+    t, f = with_fields(_documents(raw_profile, batches), ["defaultProfile", "startDate", "units"])
     doc = t.document
-    default = text(doc, "defaultProfile")
+    default = f.text("defaultProfile")
     # The store key is data (e.g. "Default", "My Weekend"), so the path is built per row, as a
     # JSON Pointer (RFC 6901): any key text is allowed once ~ and / are escaped. It is a column of
     # its own because sqlglot renders `doc ->> '/a' || x` without the parentheses it needs.
     t = t.mutate(_tz_path="/store/" + default.fill_null("Default").replace("~", "~0").replace("/", "~1")
                  + "/timezone")
     t = t.mutate(
-        start_ts=utc_from_text(text(doc, "startDate")),
+        start_ts=utc_from_text(f.text("startDate")),
         default_profile=default,
         timezone=json_extract_string(doc, t._tz_path),
-        units=text(doc, "units"),
-    ).drop("_tz_path")
-    return t.mutate(reject_reason=ibis.cases((~is_object(doc), NOT_OBJECT), else_=ibis.null("string")))
+        units=f.text("units"),
+    ).drop("_tz_path", FIELDS_COLUMN)
+    return _latest(keep_rejected_text,
+        t.mutate(reject_reason=ibis.cases((~is_object(doc), NOT_OBJECT), else_=ibis.null("string"))))

@@ -20,7 +20,7 @@ def quarantine(raw_tables: dict[str, ir.Table], ingest_batches: ir.Table) -> ir.
               "devicestatus": typed_devicestatus, "profile": typed_profile}
     parts = []
     for resource, raw in raw_tables.items():
-        t = typers[resource](raw, ingest_batches)
+        t = typers[resource](raw, ingest_batches, keep_rejected_text=True)
         parts.append(t.filter(t.reject_reason.notnull())
                       .mutate(resource=ibis.literal(resource), doc_id=t.doc_key).select(COLUMNS))
     return ibis.union(*parts)

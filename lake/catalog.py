@@ -14,8 +14,10 @@ safe to retry from the top, because a failed commit rolls back its data files.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -107,6 +109,10 @@ def connect(settings: Settings, *, read_only: bool = False, retries: int = 8) ->
         # Set once per session; DuckLake reads them at commit time.
         con.execute("SET ducklake_max_retry_count = 100")
         con.execute("SET ducklake_retry_wait_ms = 50")
+        # Bounded memory: DuckDB spills larger sorts, joins and windows to a private temporary
+        # directory (its default, ./.tmp, would land in whatever directory the user is in).
+        con.execute("SET memory_limit = ?", [settings.memory_limit])
+        con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"lake-duckdb-{os.getpid()}")])
         if not read_only:
             _with_retry(lambda: _ensure_layout(con), retries, "creating the lake's schemas")
     except BaseException:

@@ -92,6 +92,9 @@ class Settings:
     s3: S3Settings | None = None
     sites: tuple[Site, ...] = ()
     request_pause_s: float = 0.5  # pause between two requests to one Nightscout site
+    # DuckDB's memory limit per process; beyond it DuckDB spills to temporary files. Its own
+    # default (80% of RAM) let one bronze rebuild of a subject-year take most of a laptop.
+    memory_limit: str = "2GB"
 
     @property
     def data_path_is_s3(self) -> bool:
@@ -111,7 +114,8 @@ class Settings:
         )
         data_path = _parse_data_path(_get(env, "LAKE_DATA_PATH") or f"{lake_home / 'data'}/")
         s3 = _parse_s3(env) if data_path.startswith("s3://") else None
-        return cls(lake_home, catalog, data_path, s3, _parse_sites(env), _parse_pause(env))
+        return cls(lake_home, catalog, data_path, s3, _parse_sites(env), _parse_pause(env),
+                   _parse_memory_limit(env))
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -207,6 +211,16 @@ def _parse_pause(env: Mapping[str, str]) -> float:
     if not 0 <= pause <= 60:
         raise ConfigError("NIGHTSCOUT_PAUSE_S must be between 0 and 60 seconds")
     return pause
+
+
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _parse_memory_limit(env: Mapping[str, str]) -> str:
+    text = _get(env, "LAKE_MEMORY_LIMIT") or "2GB"
+    if not _SIZE.match(text):
+        raise ConfigError("LAKE_MEMORY_LIMIT must be a size such as 2GB or 512MB (DuckDB's memory_limit)")
+    return text
 
 
 _SUBJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -30,6 +30,21 @@ def test_extensions_come_from_the_wheels_and_are_never_downloaded(lake):
     assert {"ducklake", "sqlite_scanner"} <= loaded
 
 
+def test_memory_is_bounded_by_lake_memory_limit_and_spills_to_a_private_directory(lake_env, tmp_path: Path):
+    backend = catalog.connect(Settings.from_env({**lake_env, "LAKE_MEMORY_LIMIT": "200MB"}))
+    try:
+        limit, spill = backend.con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        assert limit == "190.7 MiB"  # DuckDB reports 200 MB (10^6 bytes) in MiB
+        assert Path(spill).is_absolute() and spill != str(Path.cwd() / ".tmp")
+        # A sort several times the limit completes by spilling instead of failing.
+        (n,) = backend.con.execute("SELECT count(*) FROM (SELECT md5(i::VARCHAR) || repeat('x', 100) AS s "
+                                   "FROM range(4000000) t(i) ORDER BY s)").fetchone()
+        assert n == 4_000_000
+    finally:
+        backend.con.close()
+
+
 def test_a_missing_extension_is_a_clear_error_not_a_download(tmp_path: Path):
     con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                  "extension_directory": str(tmp_path / "empty")})

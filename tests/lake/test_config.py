@@ -79,6 +79,8 @@ def test_secret_never_shows_its_value():
         ({"LAKE_SITES": "/nonexistent/sites.toml"}, "LAKE_SITES file /nonexistent/sites.toml cannot be read"),
         ({"NIGHTSCOUT_PAUSE_S": "fast"}, "NIGHTSCOUT_PAUSE_S must be a number of seconds"),
         ({"NIGHTSCOUT_PAUSE_S": "-1"}, "NIGHTSCOUT_PAUSE_S must be between 0 and 60"),
+        ({"LAKE_MEMORY_LIMIT": "lots"}, "LAKE_MEMORY_LIMIT must be a size such as 2GB"),
+        ({"LAKE_MEMORY_LIMIT": "2"}, "LAKE_MEMORY_LIMIT must be a size such as 2GB"),
     ],
 )
 def test_bad_configuration_fails_fast_naming_the_variable(env, message):

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import logging
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -108,19 +109,30 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
 
 @contextlib.contextmanager
 def task_timings():
-    """Print each task's run time, when it ended and the process's memory then: where the time goes."""
+    """Print each task's run time, when it ended and the process's peak memory while it ran:
+    where the time and the memory go."""
     started = time.perf_counter()
+    process, peak, stop = psutil.Process(), [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            peak[0] = max(peak[0], process.memory_info().rss)
 
     def report(task, seconds):
-        rss = psutil.Process().memory_info().rss / 2**20
-        print(f"    {seconds:7.1f} s  (ended at {time.perf_counter() - started:7.1f} s, rss {rss:6,.0f} MB)  "
-              f"{task.task_id}", flush=True)
+        peak[0] = max(peak[0], process.memory_info().rss)
+        print(f"    {seconds:7.1f} s  (ended at {time.perf_counter() - started:7.1f} s, peak rss "
+              f"{peak[0] / 2**20:6,.0f} MB)  {task.task_id}", flush=True)
+        peak[0] = 0
 
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)(report)
     try:
         yield
     finally:
         luigi.Task.remove_event_handler(luigi.Event.PROCESSING_TIME, report)
+        stop.set()
+        sampler.join()
 
 
 def main(argv: list[str] | None = None) -> None:

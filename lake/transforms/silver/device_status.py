@@ -7,7 +7,6 @@ same time) collapse here.
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from lake.transforms.silver._local_time import with_local_time
@@ -18,6 +17,9 @@ COLUMNS = ["subject_id", "window_day", "status_ts", "local_ts", "local_day", "de
 
 def device_status(devicestatus: ir.Table) -> ir.Table:
     t = devicestatus.mutate(device=devicestatus.device.fill_null("unknown"))
-    rank = ibis.row_number().over(group_by=[t.subject_id, t.device, t.created_ts], order_by=t.doc_id)
-    t = with_local_time(t.filter(rank == 0), "created_ts")
+    # Of identical reports the one with the lowest doc_id stays (doc_id is unique per subject).
+    # An aggregate and a semi-join rather than a row_number window: DuckDB spills those to disk,
+    # while the window over a subject-year of reports ran out of a 2 GB memory limit.
+    first = t.group_by(["subject_id", "device", "created_ts"]).aggregate(doc_id=t.doc_id.min())
+    t = with_local_time(t.semi_join(first, ["subject_id", "doc_id"]), "created_ts")
     return t.mutate(status_ts=t.created_ts).select(COLUMNS)

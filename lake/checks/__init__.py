@@ -40,6 +40,7 @@ class CheckFailed(RuntimeError):
 
 
 CHECKS: dict[str, list[Check]] = {}
+SUBJECTS_PER_CHECK = 5
 
 
 def check(table: str, severity: Severity = "hard"):
@@ -80,9 +81,15 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         return
     schema, name = table.split(".")
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    df = con.execute(f'SELECT * FROM lake."{schema}"."{name}" t WHERE EXISTS '
-                     f"(SELECT 1 FROM _partitions p WHERE {match})").pl()
-    results = evaluate(table, df)
+    subjects = [s for (s,) in con.execute("SELECT DISTINCT subject_id FROM _partitions ORDER BY 1").fetchall()]
+    # A few subjects at a time: a full rebuild of a subject-year table in one frame took gigabytes.
+    # Every check's rule holds within one subject (keys and freshness are per subject).
+    chunks = [evaluate(table, con.execute(
+        f'SELECT * FROM lake."{schema}"."{name}" t WHERE list_contains(?, t.subject_id) AND EXISTS '
+        f"(SELECT 1 FROM _partitions p WHERE {match})", [subjects[i:i + SUBJECTS_PER_CHECK]]).pl())
+        for i in range(0, max(len(subjects), 1), SUBJECTS_PER_CHECK)]
+    results = [(c, pl.concat([chunk[n][1] for chunk in chunks], how="diagonal_relaxed"))
+               for n, (c, _) in enumerate(chunks[0])]
     record(con, results, task_id)
     soft = [(c, bad) for c, bad in results if bad.height and c.severity == "soft"]
     if soft:

@@ -29,6 +29,9 @@ class Check:
     name: str
     severity: Severity
     fn: Callable[[pl.DataFrame], pl.DataFrame]
+    # Columns of a check that compares subjects with each other (freshness): it sees every rebuilt
+    # row at once, with only these columns and subject_id. Other checks see a group of subjects.
+    across_subjects: tuple[str, ...] = ()
 
 
 class CheckFailed(RuntimeError):
@@ -40,14 +43,14 @@ class CheckFailed(RuntimeError):
 
 
 CHECKS: dict[str, list[Check]] = {}
-SUBJECTS_PER_CHECK = 5
+PARTITIONS_PER_CHECK = 1500  # about half a million rows of a daily table
 
 
-def check(table: str, severity: Severity = "hard"):
-    """Register `fn` as a check of `table` (decorator)."""
+def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, ...] = ()):
+    """Register `fn` as a check of `table` (decorator). `across_subjects`: see Check."""
 
     def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
-        CHECKS.setdefault(table, []).append(Check(table, fn.__name__, severity, fn))
+        CHECKS.setdefault(table, []).append(Check(table, fn.__name__, severity, fn, across_subjects))
         return fn
 
     return register
@@ -81,15 +84,28 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         return
     schema, name = table.split(".")
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    subjects = [s for (s,) in con.execute("SELECT DISTINCT subject_id FROM _partitions ORDER BY 1").fetchall()]
-    # A few subjects at a time: a full rebuild of a subject-year table in one frame took gigabytes.
-    # Every check's rule holds within one subject (keys and freshness are per subject).
-    chunks = [evaluate(table, con.execute(
-        f'SELECT * FROM lake."{schema}"."{name}" t WHERE list_contains(?, t.subject_id) AND EXISTS '
-        f"(SELECT 1 FROM _partitions p WHERE {match})", [subjects[i:i + SUBJECTS_PER_CHECK]]).pl())
-        for i in range(0, max(len(subjects), 1), SUBJECTS_PER_CHECK)]
-    results = [(c, pl.concat([chunk[n][1] for chunk in chunks], how="diagonal_relaxed"))
-               for n, (c, _) in enumerate(chunks[0])]
+    rebuilt = f'lake."{schema}"."{name}" t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})'
+    # Rebuilt rows a group of subjects at a time: one frame of a whole subject-year table took
+    # gigabytes. Checks within a subject (keys, values) find the same rows group by group.
+    groups: list[list[str]] = [[]]
+    size = 0
+    for subject, n in con.execute("SELECT subject_id, count(*) FROM _partitions GROUP BY 1 ORDER BY 1").fetchall():
+        if size + n > PARTITIONS_PER_CHECK and groups[-1]:
+            groups.append([])
+            size = 0
+        groups[-1].append(subject)
+        size += n
+    offending: dict[str, list[pl.DataFrame]] = {}
+    for group in groups:
+        df = con.execute(f"SELECT * FROM {rebuilt} AND list_contains(?, t.subject_id)", [group]).pl()
+        for c in CHECKS[table]:
+            if not c.across_subjects:
+                offending.setdefault(c.name, []).append(c.fn(df))
+    for c in CHECKS[table]:
+        if c.across_subjects:
+            columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))
+            offending[c.name] = [c.fn(con.execute(f"SELECT {columns} FROM {rebuilt}").pl())]
+    results = [(c, pl.concat(offending[c.name], how="diagonal_relaxed")) for c in CHECKS[table]]
     record(con, results, task_id)
     soft = [(c, bad) for c, bad in results if bad.height and c.severity == "soft"]
     if soft:

@@ -106,7 +106,7 @@ def check_gold_daily_glucose_day_not_in_future(df: pl.DataFrame) -> pl.DataFrame
     return df.filter(day_in_future("day"))
 
 
-@check("gold.daily_glucose", "soft")
+@check("gold.daily_glucose", "soft", across_subjects=("day",))
 def check_gold_daily_glucose_subject_fresh(df: pl.DataFrame) -> pl.DataFrame:
     """Subjects whose newest day is over 3 days before the batch's newest day (see the silver
     freshness check: only rebuilt days are seen)."""

@@ -120,7 +120,7 @@ def check_silver_glucose_readings_trend_known(df: pl.DataFrame) -> pl.DataFrame:
     return df.filter(outside("trend", TREND_MIN, TREND_MAX))
 
 
-@check("silver.glucose_readings", "soft")
+@check("silver.glucose_readings", "soft", across_subjects=("reading_ts",))
 def check_silver_glucose_readings_subject_fresh(df: pl.DataFrame) -> pl.DataFrame:
     """Subjects whose newest reading is over 3 days older than the batch's newest reading.
 

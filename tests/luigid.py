@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import urllib.parse
 import urllib.request
@@ -23,16 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.servers import (
-    LOOPBACK,
-    START_ATTEMPTS,
-    ServerStartError,
-    installed_binary,
-    free_port,
-    log_tail,
-    stop_process_group,
-    wait_until,
-)
+from tests.servers import LOOPBACK, installed_binary, start_on_free_port, stop_process_group
 
 # What luigid needs for tests: failed tasks retried soon and never DISABLED for a day, and finished
 # tasks kept in the UI for the whole test (the default removes them 10 minutes after they finish).
@@ -108,23 +100,12 @@ def running_luigid(workdir: Path, *, resources: Mapping[str, int] | None = None,
 
     process: subprocess.Popen | None = None
     try:
-        for attempt in range(1, START_ATTEMPTS + 1):
-            port = free_port()
-            with log.open("ab") as log_file:
-                process = subprocess.Popen(
-                    [str(luigid_binary()), "--port", str(port), "--address", LOOPBACK,
-                     "--logdir", str(logdir), "--state-path", str(workdir / "state.pickle")],
-                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=workdir,
-                    start_new_session=True)
-            url = f"http://{LOOPBACK}:{port}"
-            try:
-                wait_until(lambda: _answers(url), timeout=timeout, what=f"luigid on {LOOPBACK}:{port}",
-                           log=log, process=process)
-                break
-            except ServerStartError:
-                stop_process_group(process, timeout=5)
-                if attempt == START_ATTEMPTS or "Address already in use" not in log_tail(log, 20):
-                    raise
+        process, port = start_on_free_port(
+            lambda port: [str(luigid_binary()), "--port", str(port), "--address", LOOPBACK,
+                          "--logdir", str(logdir), "--state-path", str(workdir / "state.pickle")],
+            ready=lambda port: _answers(f"http://{LOOPBACK}:{port}"), what="luigid",
+            port_taken="Address already in use", stop_signal=signal.SIGTERM, log=log, timeout=timeout,
+            env=env, cwd=workdir)
         yield Luigid(host=LOOPBACK, port=port, workdir=workdir)
     finally:
         if process is not None:

@@ -132,6 +132,27 @@ def stop_process_group(process: subprocess.Popen, sig: int = signal.SIGTERM, tim
     process.wait(10)
 
 
+def start_on_free_port(command: Callable[[int], list[str]], *, ready: Callable[[int], Any], what: str,
+                       port_taken: str, stop_signal: int, log: Path, timeout: float,
+                       **popen: Any) -> tuple[subprocess.Popen, int]:
+    """Start `command(port)` on a free port and wait until `ready(port)`; if it lost the port to
+    another process meanwhile (its log ends with `port_taken`), start it again on another one."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        port = free_port()
+        with log.open("ab") as log_file:
+            process = subprocess.Popen(command(port), stdout=log_file, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True, **popen)
+        try:
+            wait_until(lambda: ready(port), timeout=timeout, what=f"{what} on {LOOPBACK}:{port}", log=log,
+                       process=process)
+            return process, port
+        except ServerStartError:
+            stop_process_group(process, stop_signal, timeout=5)
+            if attempt == START_ATTEMPTS or port_taken not in log_tail(log, 20):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write `text` to a file only its owner can read (it holds a secret)."""
     path.unlink(missing_ok=True)
@@ -318,21 +339,11 @@ def running_postgres(workdir: Path, *, user: str = "lake", dbname: str = "lake_c
 
         process: subprocess.Popen | None = None
         try:
-            for attempt in range(1, START_ATTEMPTS + 1):
-                port = free_port()
-                with log.open("ab") as log_file:
-                    process = subprocess.Popen(
-                        [str(bin_dir / "postgres"), "-D", str(pgdata), *_postgres_settings(port)],
-                        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_child_env(),
-                        cwd=parent, start_new_session=True, **_run_as(account))
-                try:
-                    wait_until(lambda: _connect_admin(port, admin_password).close() or True, timeout=timeout,
-                               what=f"PostgreSQL on {LOOPBACK}:{port}", log=log, process=process)
-                    break
-                except ServerStartError:
-                    stop_process_group(process, signal.SIGQUIT, timeout=5)
-                    if attempt == START_ATTEMPTS or "could not bind" not in log_tail(log, 10):
-                        raise
+            process, port = start_on_free_port(
+                lambda port: [str(bin_dir / "postgres"), "-D", str(pgdata), *_postgres_settings(port)],
+                ready=lambda port: _connect_admin(port, admin_password).close() or True,
+                what="PostgreSQL", port_taken="could not bind", stop_signal=signal.SIGQUIT, log=log,
+                timeout=timeout, env=_child_env(), cwd=parent, **_run_as(account))
 
             from psycopg import sql
 

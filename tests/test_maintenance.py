@@ -170,6 +170,19 @@ def old_work_then_boundary(con: duckdb.DuckDBPyConnection) -> datetime:
 
 
 @pytest.mark.servers
+def maintain_while_running(process: subprocess.Popen, lake, boundary: datetime) -> tuple[list, str, str]:
+    """Flush, rewrite, merge and expire again and again while `process` runs: (runs, stdout, stderr)."""
+    runs = []
+    try:
+        while process.poll() is None:
+            runs.append(maintenance.maintain(lake, retention=timedelta(0), now=boundary))
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return runs, out, err
+
+
 def test_maintenance_beside_a_writer_in_another_process_loses_nothing_on_postgresql(postgres, tmp_path):
     """The production catalog: compactions race partition rebuilds; conflicts are retried on both
     sides. (On SQLite, MaintainLake takes turns with the writers instead: measured on DuckLake
@@ -179,14 +192,7 @@ def test_maintenance_beside_a_writer_in_another_process_loses_nothing_on_postgre
     con = catalog.raw_connection(lake)
     boundary = old_work_then_boundary(con)
     writer = start_python(WRITER, env)
-    runs = []
-    try:
-        while writer.poll() is None:  # flush, rewrite, merge and expire again and again meanwhile
-            runs.append(maintenance.maintain(lake, retention=timedelta(0), now=boundary))
-        out, err = writer.communicate(timeout=300)
-    finally:
-        if writer.poll() is None:
-            writer.kill()
+    runs, out, err = maintain_while_running(writer, lake, boundary)
     assert writer.returncode == 0, err[-3000:]
     assert "writer done" in out
     assert runs and sum(r.files_rewritten + r.files_merged for r in runs) > 0
@@ -225,14 +231,7 @@ def test_readers_in_another_process_see_the_same_data_while_maintenance_runs(lak
     boundary = old_work_then_boundary(con)
     con.execute(f"DELETE FROM {TABLE} WHERE id % 7 = 0")  # something to rewrite
     reader = start_python(READER, lake_env)
-    runs = []
-    try:
-        while reader.poll() is None:
-            runs.append(maintenance.maintain(lake, retention=timedelta(0), now=boundary))
-        out, err = reader.communicate(timeout=300)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
+    runs, out, err = maintain_while_running(reader, lake, boundary)
     assert reader.returncode == 0, err[-3000:]
     assert "reads 300" in out
     assert sum(r.files_rewritten + r.files_merged for r in runs) >= 7 and runs[0].snapshots_expired

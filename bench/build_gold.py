@@ -17,15 +17,14 @@ import argparse
 import contextlib
 import logging
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import luigi
-import psutil
 
 from bench.common import (
+    PeakRss,
     days,
     env_for,
     fresh_home,
@@ -112,27 +111,17 @@ def task_timings():
     """Print each task's run time, when it ended and the process's peak memory while it ran:
     where the time and the memory go."""
     started = time.perf_counter()
-    process, peak, stop = psutil.Process(), [0], threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.1):
-            peak[0] = max(peak[0], process.memory_info().rss)
 
     def report(task, seconds):
-        peak[0] = max(peak[0], process.memory_info().rss)
         print(f"    {seconds:7.1f} s  (ended at {time.perf_counter() - started:7.1f} s, peak rss "
-              f"{peak[0] / 2**20:6,.0f} MB)  {task.task_id}", flush=True)
-        peak[0] = 0
+              f"{peak.take() / 2**20:6,.0f} MB)  {task.task_id}", flush=True)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)(report)
-    try:
-        yield
-    finally:
-        luigi.Task.remove_event_handler(luigi.Event.PROCESSING_TIME, report)
-        stop.set()
-        sampler.join()
+    with PeakRss() as peak:
+        luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)(report)
+        try:
+            yield
+        finally:
+            luigi.Task.remove_event_handler(luigi.Event.PROCESSING_TIME, report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -79,33 +79,54 @@ class Measured:
     peak_rss_mb: float
 
 
+class PeakRss:
+    """Peak resident memory of this process and its children, sampled every 0.1 s in a thread
+    while inside the `with` block; `take()` returns the peak so far and starts a new one."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self._peak = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        rss = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                rss += child.memory_info().rss
+        self._peak = max(self._peak, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.sample()
+
+    def take(self) -> int:
+        self.sample()
+        peak, self._peak = self._peak, 0
+        return peak
+
+    def __enter__(self) -> PeakRss:
+        self.sample()
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._sampler.join()
+        self.sample()
+
+
 @contextlib.contextmanager
 def measure() -> Iterator[Measured]:
     """Wall time and the peak resident memory of this process and its children while inside."""
     result = Measured(0.0, 0.0)
-    proc = psutil.Process()
-    stop = threading.Event()
-    peak = [0]
-
-    def sample() -> None:
-        while not stop.is_set():
-            rss = proc.memory_info().rss
-            for child in proc.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    rss += child.memory_info().rss
-            peak[0] = max(peak[0], rss)
-            stop.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.perf_counter()
-    try:
-        yield result
-    finally:
-        result.seconds = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-        result.peak_rss_mb = peak[0] / 2**20
+    with PeakRss() as peak:
+        started = time.perf_counter()
+        try:
+            yield result
+        finally:
+            result.seconds = time.perf_counter() - started
+            result.peak_rss_mb = peak.take() / 2**20
 
 
 def env_for(home: Path) -> dict[str, str]:

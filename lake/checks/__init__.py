@@ -56,12 +56,6 @@ def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, .
     return register
 
 
-def evaluate(table: str, df: pl.DataFrame) -> list[tuple[Check, pl.DataFrame]]:
-    """Run every registered check of `table` on `df`: (check, offending rows) pairs."""
-    _load_all()
-    return [(c, c.fn(df)) for c in CHECKS.get(table, [])]
-
-
 def _load_all() -> None:
     from lake.checks import bronze, gold, silver  # noqa: F401  (registers the checks)
 

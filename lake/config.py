@@ -82,6 +82,9 @@ class Site:
     api_secret: Secret | None = None
 
 
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The whole configuration of one process. Build it with `Settings.from_env()`."""
@@ -94,7 +97,7 @@ class Settings:
     request_pause_s: float = 0.5  # pause between two requests to one Nightscout site
     # DuckDB's memory limit per process; beyond it DuckDB spills to temporary files. Its own
     # default (80% of RAM) let one bronze rebuild of a subject-year take most of a laptop.
-    memory_limit: str = "2GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @property
     def data_path_is_s3(self) -> bool:
@@ -217,7 +220,7 @@ _SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECA
 
 
 def _parse_memory_limit(env: Mapping[str, str]) -> str:
-    text = _get(env, "LAKE_MEMORY_LIMIT") or "2GB"
+    text = _get(env, "LAKE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
     if not _SIZE.match(text):
         raise ConfigError("LAKE_MEMORY_LIMIT must be a size such as 2GB or 512MB (DuckDB's memory_limit)")
     return text

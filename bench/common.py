@@ -55,17 +55,12 @@ def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: P
         files = {r: open(folder / f"{r}-{source.subject}.ndjson", "wb") for r in counts}
         try:
             for day in day_list:
-                start, end = day_bounds(day)
-                fetched = {
-                    "entries": source.entries(int(start.timestamp() * 1000), int(end.timestamp() * 1000)),
-                    "treatments": source.treatments(start, end),
-                    "devicestatus": source.devicestatus(start, end),
-                }
-                for resource_name, docs in fetched.items():
-                    counts[resource_name] += len(docs)
-                    files[resource_name].write(b"".join(
-                        orjson.dumps({"subject_id": source.subject, "window_day": day.isoformat(), "doc": d})
-                        + b"\n" for d in docs))
+                start, end = (int(moment.timestamp()) * 1000 for moment in day_bounds(day))
+                head = orjson.dumps({"subject_id": source.subject, "window_day": day.isoformat()})[:-1] + b',"doc":'
+                for resource_name in counts:
+                    texts = source.serialized(resource_name, start, end).column("document").to_pylist()
+                    counts[resource_name] += len(texts)
+                    files[resource_name].write(b"".join(head + text.encode() + b"}\n" for text in texts))
         finally:
             for f in files.values():
                 f.close()

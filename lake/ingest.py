@@ -32,12 +32,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import orjson
 import pyarrow as pa
 
 from lake import catalog
 from lake.config import Settings
-from lake.sources import Document, DocumentSource
+from lake.sources import WINDOWED, DocumentSource, serialize
 
 # dlt must never phone home (no network at run time besides the sites and the object store), and
 # its state lives in the lake's own meta tables, not in dlt's.
@@ -46,7 +45,6 @@ os.environ.setdefault("RESTORE_FROM_DESTINATION", "false")
 
 log = logging.getLogger(__name__)
 
-WINDOWED = ("entries", "treatments", "devicestatus")
 RESOURCES = (*WINDOWED, "profile")
 RAW_SCHEMA = pa.schema([
     ("subject_id", pa.string()),
@@ -71,32 +69,27 @@ class Batch:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (subject, resource) -> rows
     day_hashes: list[tuple[str, date, str, str, int]] = field(default_factory=list)
 
-    def land(self, subject: str, day: date, resource: str, docs: list[Document]) -> pa.Table:
-        """The raw rows of one subject-day's documents of one resource, recorded in the batch."""
-        n = len(docs)
-        texts = [orjson.dumps(doc) for doc in docs]
+    def land(self, subject: str, day: date, resource: str, documents: pa.Table) -> pa.Table:
+        """The raw rows of one subject-day's documents of one resource (`serialize`'s columns),
+        recorded in the batch."""
+        n = documents.num_rows
         self.counts[subject, resource] = self.counts.get((subject, resource), 0) + n
         if resource in WINDOWED:
             # Order-independent digest of the day's documents: equal hash = the day did not change.
-            digest = hashlib.sha256(b"\n".join(sorted(texts))).hexdigest()
-            self.day_hashes.append((subject, day, resource, digest, n))
+            # (str order is UTF-8 byte order, so this is the digest of the sorted JSON bytes.)
+            texts = sorted(documents.column("document").to_pylist())
+            self.day_hashes.append((subject, day, resource, hashlib.sha256("\n".join(texts).encode()).hexdigest(), n))
         return pa.Table.from_arrays([
-            pa.array([subject] * n, pa.string()),
-            pa.array([day] * n, pa.date32()),
-            pa.array([_doc_id(doc) for doc in docs], pa.string()),
-            # bytes -> UTF-8 string in Arrow, without decoding each document in Python
-            pa.array(texts, pa.binary()).cast(pa.string()),
-            pa.array([self.batch_id] * n, pa.string()),
-            pa.array([self.fetched_at] * n, pa.timestamp("us", tz="UTC")),
+            pa.repeat(pa.scalar(subject, pa.string()), n),
+            pa.repeat(pa.scalar(day, pa.date32()), n),
+            documents.column("doc_id"),
+            documents.column("document"),
+            pa.repeat(pa.scalar(self.batch_id, pa.string()), n),
+            pa.repeat(pa.scalar(self.fetched_at, pa.timestamp("us", tz="UTC")), n),
         ], schema=RAW_SCHEMA)
 
     def total(self, resource: str) -> int:
         return sum(n for (_, r), n in self.counts.items() if r == resource)
-
-
-def _doc_id(doc: Document) -> str | None:
-    value = doc.get("_id") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) or value is None else str(value)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -125,14 +118,9 @@ def read_days(batch: Batch, sources: Sequence[DocumentSource],
     steps, done = len(sources) * len(batch.days), 0
     for source in sources:
         for day in batch.days:
-            start, end = day_bounds(day)
-            fetched = {
-                "entries": source.entries(int(start.timestamp() * 1000), int(end.timestamp() * 1000)),
-                "treatments": source.treatments(start, end),
-                "devicestatus": source.devicestatus(start, end),
-            }
-            for resource, docs in fetched.items():
-                table = batch.land(source.subject, day, resource, docs)
+            start, end = (int(moment.timestamp()) * 1000 for moment in day_bounds(day))
+            for resource in WINDOWED:
+                table = batch.land(source.subject, day, resource, source.serialized(resource, start, end))
                 if table.num_rows:
                     pending[resource].append(table)
                     pending_rows[resource] += table.num_rows
@@ -141,7 +129,7 @@ def read_days(batch: Batch, sources: Sequence[DocumentSource],
             done += 1
             if progress and (done % 7 == 0 or done == steps):
                 progress(done, steps, f"{source.subject} {day}: {batch.total('entries')} entries so far")
-        profiles = batch.land(source.subject, batch.fetched_at.date(), "profile", source.profiles())
+        profiles = batch.land(source.subject, batch.fetched_at.date(), "profile", serialize(source.profiles()))
         if profiles.num_rows:
             pending["profile"].append(profiles)
     for resource in RESOURCES:

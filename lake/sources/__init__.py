@@ -12,13 +12,17 @@ configured). `sources_for(settings)` picks between them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lake.config import Settings
 
 Document = dict[str, Any]
+WINDOWED = ("entries", "treatments", "devicestatus")  # the collections read in time windows
 
 
 @runtime_checkable
@@ -46,6 +50,29 @@ class DocumentSource(Protocol):
     def profiles(self) -> list[Document]:
         """Every profile document of the site (the profile endpoint has no time filter)."""
         ...
+
+    def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
+        """One window of a WINDOWED collection as ingestion lands it: `serialize`'s columns, one
+        row per document, newest first (entries by `date`, the others by `created_at`)."""
+        ...
+
+
+def serialize(documents: Sequence[Document]) -> pa.Table:
+    """Documents as raw keeps them: `doc_id` (the `_id` as text, null when missing) and `document`
+    (the document's compact JSON text, keys in the order the site sent them)."""
+    import orjson
+    import pyarrow as pa
+
+    return pa.table({
+        "doc_id": pa.array([_doc_id(doc) for doc in documents], pa.string()),
+        # bytes -> UTF-8 string in Arrow, without decoding each document in Python
+        "document": pa.array([orjson.dumps(doc) for doc in documents], pa.binary()).cast(pa.string()),
+    })
+
+
+def _doc_id(doc: Document) -> str | None:
+    value = doc.get("_id") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) or value is None else str(value)
 
 
 def sources_for(settings: Settings) -> list[DocumentSource]:

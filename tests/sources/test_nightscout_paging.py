@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from lake.sources import DocumentSource
@@ -98,3 +99,27 @@ def test_simulated_documents_served_by_the_fake_server_read_back_unchanged():
     assert entries == simulated.entries(T0, T0 + DAY_MS)
     assert treatments == simulated.treatments(start, end)
     assert devicestatus == simulated.devicestatus(start, end)
+
+
+def test_serialized_windows_give_each_documents_id_and_json_text_as_sent(day_of_entries):
+    no_id = {"type": "sgv", "sgv": 99, "date": T0 + 1_000}
+    numeric_id = {"_id": 12345, "type": "sgv", "sgv": 98, "date": T0 + 2_000}
+    with FakeNightscout(entries=[*day_of_entries, no_id, numeric_id]) as ns:
+        source = fast_source(ns.url)
+        table = source.serialized("entries", T0, T0 + DAY_MS)
+        as_dicts = source.entries(T0, T0 + DAY_MS)
+        with pytest.raises(ValueError, match="unknown collection 'profile'"):
+            source.serialized("profile", T0, T0 + DAY_MS)
+    assert table.column_names == ["doc_id", "document"]
+    assert [orjson.loads(text) for text in table.column("document").to_pylist()] == as_dicts
+    ids = dict(zip(table.column("doc_id").to_pylist(), table.column("document").to_pylist()))
+    assert orjson.loads(ids["12345"]) == numeric_id and orjson.loads(ids[None]) == no_id
+    assert set(ids) == {str(d["_id"]) if "_id" in d else None for d in as_dicts}
+    assert len(ids) == table.num_rows == 290
+
+
+def test_serialized_devicestatus_keeps_the_six_hour_requests():
+    with FakeNightscout() as ns:
+        fast_source(ns.url).serialized("devicestatus", T0, T0 + 12 * 3_600_000)
+    assert [r.query["find[created_at][$gte]"] for r in ns.requests] == [
+        "2024-03-01T06:00:00.000Z", "2024-03-01T00:00:00.000Z"]

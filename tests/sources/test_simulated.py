@@ -7,11 +7,14 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import orjson
 import pytest
 
 from lake.config import Settings
 from lake.sources import DocumentSource, sources_for
 from lake.sources.simulated import SimulatedSource, simulated_sources
+from lake.sources.simulated.common import decimals_text
 from tests.sources.support import DAY_MS, T0
 
 MARCH_1 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -147,3 +150,36 @@ def test_generation_speed_is_measured_and_printed():
     elapsed = time.perf_counter() - started
     print(f"\nsimulated entries: {count} documents in {elapsed:.2f} s = {count / elapsed:,.0f} documents/s")
     assert count > 3 * days * 250
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+@pytest.mark.parametrize("collection", ["entries", "treatments", "devicestatus"])
+def test_serialized_documents_are_exactly_what_orjson_makes_of_the_dicts(subject, collection):
+    # One March day crossing Berlin's daylight-saving change: every kind of document, both offsets.
+    source, start = SimulatedSource(subject), T0 + 30 * DAY_MS
+    table = source.serialized(collection, start, start + DAY_MS)
+    texts, ids = table.column("document").to_pylist(), table.column("doc_id").to_pylist()
+    documents = [orjson.loads(text) for text in texts]
+    assert texts == [orjson.dumps(doc).decode() for doc in documents]  # compact, orjson's floats
+    assert ids == [doc["_id"] for doc in documents] and len(texts) >= 3
+    by_method = {"entries": lambda: source.entries(start, start + DAY_MS),
+                 "treatments": lambda: source.treatments(*(datetime.fromtimestamp(ms / 1000, UTC)
+                                                           for ms in (start, start + DAY_MS))),
+                 "devicestatus": lambda: source.devicestatus(*(datetime.fromtimestamp(ms / 1000, UTC)
+                                                               for ms in (start, start + DAY_MS)))}
+    assert by_method[collection]() == documents
+
+
+def test_decimals_are_written_as_python_writes_the_rounded_floats():
+    values = np.array([0.0, 0.04, 0.05, 0.15, 0.25, 1.005, 2.675, 180.0, 171.25, 12.1, -0.04, -3.456,
+                       99.999, 1e-3, 7.0 / 3.0])
+    values = np.concatenate([values, np.random.default_rng(7).uniform(-500, 500, 2000)])
+    for places in (1, 2):
+        expected = [orjson.dumps(float(v)).decode() for v in np.round(values, places)]
+        assert decimals_text(values, places).to_pylist() == expected
+        assert expected[:2] == (["0.0", "0.0"] if places == 1 else ["0.0", "0.04"])
+
+
+def test_an_unknown_collection_is_refused():
+    with pytest.raises(ValueError, match="unknown collection 'profile'"):
+        SimulatedSource("demo-ana").serialized("profile", T0, T0 + DAY_MS)

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from lake.config import Site
-from lake.sources import Document
+from lake.sources import Document, serialize
 from lake.sources.nightscout import settings
 from lake.sources.nightscout.errors import NightscoutAuthError, NightscoutError
 from lake.sources.nightscout.transport import SiteChannel
@@ -129,6 +131,17 @@ class NightscoutSource:
             log.warning("%s: %d profile documents, the oldest may be missing",
                         self._channel.where("profile"), len(documents))
         return documents
+
+    def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
+        start, end = (_EPOCH + timedelta(milliseconds=int(ms)) for ms in (start_ms, end_ms))
+        match collection:
+            case "entries":
+                return serialize(self.entries(start_ms, end_ms))
+            case "treatments":
+                return serialize(self.treatments(start, end))
+            case "devicestatus":
+                return serialize(self.devicestatus(start, end))
+        raise ValueError(f"unknown collection {collection!r}: entries, treatments or devicestatus")
 
     def _read(self, collection: _Collection, lo: int, hi: int) -> list[Document]:
         """Documents with lo <= field < hi, newest first; full windows are split and re-read."""

@@ -6,6 +6,9 @@ documents are made per UTC day from generators seeded by (subject, day) and cut 
 so re-reading a day, or reading it in pieces, gives identical documents. Like a real site, a
 site never returns documents from the future: windows are cut at the moment of the call
 (`now`, a constructor argument so tests can pin it).
+
+Documents are generated as JSON text (`serialized`, what ingestion lands); the dict methods of
+the DocumentSource interface decode that text, so both views are always the same documents.
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from lake.sources.simulated.common import DAY_MS
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lake.sources import Document
+from lake.sources.simulated.common import DAY_MS, DAY_TABLE
 from lake.sources.simulated.devicestatus import devicestatus_for_day, profile_document
 from lake.sources.simulated.entries import entries_for_day
 from lake.sources.simulated.personas import DEMO_PERSONAS, Persona, persona_for
@@ -21,7 +29,10 @@ from lake.sources.simulated.treatments import treatments_for_day
 
 __all__ = ["SimulatedSource", "documents_for_fake_server", "simulated_sources"]
 
-DayGenerator = Callable[[str, Persona, int], list[dict]]
+DayGenerator = Callable[[str, Persona, int], pa.Table]
+_GENERATORS: dict[str, DayGenerator] = {
+    "entries": entries_for_day, "treatments": treatments_for_day, "devicestatus": devicestatus_for_day,
+}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,11 +42,6 @@ def _epoch_ms(moment: datetime, name: str) -> int:
     if moment.tzinfo is None:
         raise ValueError(f"{name} must be a timezone-aware datetime (UTC), got a naive {moment}")
     return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _created_ms(doc: dict) -> int:
-    """created_at (always `YYYY-MM-DDTHH:MM:SS.mmmZ` here) as epoch ms, for cutting windows."""
-    return _epoch_ms(datetime.fromisoformat(doc["created_at"]), "created_at")
 
 
 class SimulatedSource:
@@ -53,34 +59,38 @@ class SimulatedSource:
     def verify(self) -> None:
         """Nothing to check: there are no credentials and no network."""
 
-    def entries(self, start_ms: int, end_ms: int) -> list[dict]:
-        return self._window(entries_for_day, int(start_ms), int(end_ms), lambda doc: doc["date"])
+    def entries(self, start_ms: int, end_ms: int) -> list[Document]:
+        return _decoded(self.serialized("entries", start_ms, end_ms))
 
-    def treatments(self, start: datetime, end: datetime) -> list[dict]:
-        lo, hi = _epoch_ms(start, "start"), _epoch_ms(end, "end")
-        return self._window(treatments_for_day, lo, hi, _created_ms)
+    def treatments(self, start: datetime, end: datetime) -> list[Document]:
+        return _decoded(self.serialized("treatments", _epoch_ms(start, "start"), _epoch_ms(end, "end")))
 
-    def devicestatus(self, start: datetime, end: datetime) -> list[dict]:
-        lo, hi = _epoch_ms(start, "start"), _epoch_ms(end, "end")
-        return self._window(devicestatus_for_day, lo, hi, _created_ms)
+    def devicestatus(self, start: datetime, end: datetime) -> list[Document]:
+        return _decoded(self.serialized("devicestatus", _epoch_ms(start, "start"), _epoch_ms(end, "end")))
 
-    def profiles(self) -> list[dict]:
+    def profiles(self) -> list[Document]:
         return [profile_document(self.subject, self.persona)]
 
-    def _window(self, generate: DayGenerator, lo: int, hi: int, moment: Callable[[dict], int]) -> list[dict]:
-        """The documents with lo <= moment < hi, newest first, generated one UTC day at a time."""
+    def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
+        """The documents with start_ms <= moment < end_ms, newest first, generated a UTC day at a time."""
+        if collection not in _GENERATORS:
+            raise ValueError(f"unknown collection {collection!r}: {', '.join(_GENERATORS)}")
+        generate, lo, hi = _GENERATORS[collection], int(start_ms), int(end_ms)
         if hi < lo:
             raise ValueError("the window ends before it starts")
         hi = min(hi, _epoch_ms(self._now or datetime.now(UTC), "now") + 1)
-        if hi <= lo:
-            return []
-        documents: list[dict] = []
-        for day in range((hi - 1) // DAY_MS, lo // DAY_MS - 1, -1):
-            day_docs = generate(self.subject, self.persona, day)
+        days = []
+        for day in range((hi - 1) // DAY_MS, lo // DAY_MS - 1, -1) if hi > lo else ():
+            table = generate(self.subject, self.persona, day)
             if lo > day * DAY_MS or hi < (day + 1) * DAY_MS:  # a partial day: cut it
-                day_docs = [doc for doc in day_docs if lo <= moment(doc) < hi]
-            documents.extend(day_docs)
-        return documents
+                moment = table.column("moment_ms")
+                table = table.filter(pc.and_(pc.greater_equal(moment, lo), pc.less(moment, hi)))
+            days.append(table)
+        return pa.concat_tables(days or [DAY_TABLE.empty_table()]).drop_columns(["moment_ms"])
+
+
+def _decoded(documents: pa.Table) -> list[Document]:
+    return [orjson.loads(text) for text in documents.column("document").to_pylist()]
 
 
 def simulated_sources() -> list[SimulatedSource]:

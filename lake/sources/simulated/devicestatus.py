@@ -10,9 +10,11 @@ some uploaders do.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from lake.sources.simulated.common import (
-    DAY_MS, HOUR_MS, MINUTE_MS, iso_strings, object_ids, rng_for, utc_offsets_min,
+    DAY_MS, HOUR_MS, MINUTE_MS, day_table, decimals_text, int_lists_text, ints_text, iso_strings, json_literal,
+    json_text, object_ids, rng_for, strings, utc_offsets_min,
 )
 from lake.sources.simulated.model import SITE_CHANGE_MS, glucose, on_board, site_change_phase_ms
 from lake.sources.simulated.personas import Persona
@@ -21,27 +23,23 @@ MG_DL_PER_MMOL = 18.01559
 _STEPS = np.arange(24)  # Loop predicts in 5-minute steps; 24 of them = 2 hours
 
 
-def devicestatus_for_day(subject: str, p: Persona, day: int) -> list[dict]:
-    """All devicestatus documents of one UTC day, newest first."""
+def devicestatus_for_day(subject: str, p: Persona, day: int) -> pa.Table:
+    """All devicestatus documents of one UTC day (a DAY_TABLE cut on `created_at`), newest first."""
     rng = rng_for(subject, "devicestatus", day)
     ms = day * DAY_MS + np.arange(288, dtype=np.int64) * 5 * MINUTE_MS + rng.integers(20_000, 50_000, 288)
-    ids, strings = object_ids(rng, ms), iso_strings(ms)
+    ids, times = strings(object_ids(rng, ms)), strings(iso_strings(ms))
     offsets = utc_offsets_min(p.timezone, ms)
     local_hour = ((ms + offsets * MINUTE_MS) % DAY_MS) / HOUR_MS
-    battery = np.clip(100 - ((local_hour - 7) % 24) * 4.2, 12, 100).round().astype(int).tolist()
-    offsets = offsets.tolist()
-    if not p.loop:
-        docs = [{"_id": ids[i], "device": p.device, "created_at": strings[i], "utcOffset": offsets[i],
-                 "uploader": {"battery": battery[i]}} for i in range(len(ms))]
-        return docs[::-1]
-    loops = _loop_parts(subject, p, ms, strings)
-    docs = [{"_id": ids[i], "device": "loop://iPhone", "created_at": strings[i], "utcOffset": offsets[i],
-             "uploader": {"battery": battery[i]}, **loop} for i, loop in enumerate(loops)]
-    return docs[::-1]
+    battery = np.clip(100 - ((local_hour - 7) % 24) * 4.2, 12, 100).round().astype(int)
+    head = ('{"_id":"', ids, '","device":', json_literal("loop://iPhone" if p.loop else p.device),
+            ',"created_at":"', times, '","utcOffset":', ints_text(offsets),
+            ',"uploader":{"battery":', ints_text(battery), "}")
+    loop = _loop_parts(subject, p, ms, times) if p.loop else ()
+    return day_table(ms, ids, json_text(*head, *loop, "}"))
 
 
-def _loop_parts(subject: str, p: Persona, ms: np.ndarray, strings: list[str]) -> list[dict]:
-    """The pump and loop sub-documents, one per upload."""
+def _loop_parts(subject: str, p: Persona, ms: np.ndarray, times: pa.Array) -> tuple[str | pa.Array, ...]:
+    """The pump and loop sub-documents of each upload, as json_text pieces."""
     at = np.concatenate([ms[:1] - 5 * MINUTE_MS, ms])
     curve = glucose(subject, p, at)
     now, rate = curve[1:], np.diff(curve) / (np.diff(at) / MINUTE_MS)
@@ -49,21 +47,16 @@ def _loop_parts(subject: str, p: Persona, ms: np.ndarray, strings: list[str]) ->
     predicted = np.clip(np.rint(now[:, None] + rate[:, None] * 40 * (1 - np.exp(-_STEPS / 8))), 39, 400)
     iob, cob = on_board(subject, p, ms)
     hours_since_site = ((ms - site_change_phase_ms(subject)) % SITE_CHANGE_MS) / HOUR_MS
-    reservoir = np.round(180 - hours_since_site * (p.basal_u_h + 0.8), 1).tolist()
     pump_battery = int(100 - (int(ms[0]) // DAY_MS % 12) * 7)  # a new AAA battery every 12 days
-    clocks = iso_strings(ms - 4_000)
-    predicted_rows, iobs = predicted.astype(int).tolist(), np.round(iob, 2).tolist()
-    cobs = np.rint(cob).astype(int).tolist()
-    return [
-        {"pump": {"clock": clocks[i], "reservoir": reservoir[i], "battery": {"percent": pump_battery},
-                  "status": {"status": "normal", "bolusing": False, "suspended": False,
-                             "timestamp": clocks[i]}},
-         "loop": {"name": "Loop", "version": "3.4.1", "timestamp": strings[i],
-                  "iob": {"iob": iobs[i], "timestamp": strings[i]},
-                  "cob": {"cob": cobs[i], "timestamp": strings[i]},
-                  "predicted": {"startDate": strings[i], "values": predicted_rows[i]}}}
-        for i in range(len(ms))
-    ]
+    clocks = strings(iso_strings(ms - 4_000))
+    return (
+        ',"pump":{"clock":"', clocks, '","reservoir":', decimals_text(180 - hours_since_site * (p.basal_u_h + 0.8), 1),
+        f',"battery":{{"percent":{pump_battery}}},"status":{{"status":"normal","bolusing":false,'
+        '"suspended":false,"timestamp":"', clocks, '"}},"loop":{"name":"Loop","version":"3.4.1","timestamp":"',
+        times, '","iob":{"iob":', decimals_text(iob, 2), ',"timestamp":"', times,
+        '"},"cob":{"cob":', ints_text(np.rint(cob)), ',"timestamp":"', times,
+        '"},"predicted":{"startDate":"', times, '","values":[', int_lists_text(predicted.astype(np.int64)), "]}}",
+    )
 
 
 def profile_document(subject: str, p: Persona) -> dict:

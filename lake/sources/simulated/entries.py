@@ -5,18 +5,19 @@ reading stays in its own UTC day and each day can be generated alone), sensor no
 HIGH (401) as sensors report them, bursts of error codes (5, 9, 10), signal-loss gaps, a warm-up
 gap for each new sensor, near-duplicates from a second uploader (same reading a few seconds later,
 another device and `_id`), and the occasional meter (`mbg`) or calibration (`cal`) record.
-Arrays are built with numpy; the dicts in one tight loop at the end (this is the hot path).
+Arrays are built with numpy and written to JSON text column by column (this is the hot path).
 """
 
 from __future__ import annotations
 
 import zlib
-from operator import itemgetter
 
 import numpy as np
+import pyarrow as pa
 
 from lake.sources.simulated.common import (
-    DAY_MS, HOUR_MS, MINUTE_MS, iso_strings, object_ids, rng_for, utc_offsets_min,
+    DAY_MS, DAY_TABLE, HOUR_MS, MINUTE_MS, day_table, dicts_day_table, ints_text, iso_strings, json_literal,
+    json_text, object_ids, rng_for, strings, utc_offsets_min,
 )
 from lake.sources.simulated.model import glucose
 from lake.sources.simulated.personas import Persona
@@ -26,9 +27,8 @@ DIRECTIONS = ("NONE", "DoubleUp", "SingleUp", "FortyFiveUp", "Flat", "FortyFiveD
               "DoubleDown", "NOT COMPUTABLE", "RATE OUT OF RANGE")
 # Rate of change (mg/dL per minute) bounds between DoubleDown ... DoubleUp, as Dexcom draws arrows.
 _TREND_BOUNDS = (-3, -2, -1, 1, 2, 3)
-_DIRECTION_OF_TREND = np.array(DIRECTIONS, dtype=object)
+_DIRECTION_OF_TREND = pa.array(DIRECTIONS)
 ERROR_CODES = np.array([5, 9, 10])  # ?NC not calibrated, ?AD absolute deviation, ??? power deviation
-_BY_DATE = itemgetter("date")
 
 
 def sensor_change(subject: str, p: Persona, day: int) -> tuple[int, int] | None:
@@ -39,8 +39,8 @@ def sensor_change(subject: str, p: Persona, day: int) -> tuple[int, int] | None:
     return start, start + p.warmup_min * MINUTE_MS
 
 
-def entries_for_day(subject: str, p: Persona, day: int) -> list[dict]:
-    """All entries of one UTC day, newest first."""
+def entries_for_day(subject: str, p: Persona, day: int) -> pa.Table:
+    """All entries of one UTC day (a DAY_TABLE cut on `date`), newest first."""
     rng = rng_for(subject, "entries", day)
     step = p.cadence_min * MINUTE_MS
     n = DAY_MS // step
@@ -68,38 +68,36 @@ def entries_for_day(subject: str, p: Persona, day: int) -> list[dict]:
         error[start : start + 1 + int(u[4] * 3)] = True
         sgv = np.where(error, ERROR_CODES[int(u[5] * 3)], sgv)
         trend, noise = np.where(error, 8, trend), np.where(error, 4, noise)
-    docs = _sgv_docs(rng, p, p.device, ms, sgv, trend, noise, keep)
+    tables = [_sgv_documents(rng, p, p.device, ms, sgv, trend, noise, keep)]
     if p.duplicate_device and u[6] < p.duplicate_p:  # the second uploader runs for 1-4 hours
         duplicate = np.zeros(n, dtype=bool)
         start = int(u[7] * n)
         duplicate[start : start + int((1 + 3 * u[8]) * 60) // p.cadence_min] = True
         dup_ms = ms + rng.integers(2_000, 9_000, n)
-        docs += _sgv_docs(rng, p, p.duplicate_device, dup_ms, sgv, trend, noise, keep & duplicate & ~error)
+        tables.append(_sgv_documents(rng, p, p.duplicate_device, dup_ms, sgv, trend, noise,
+                                     keep & duplicate & ~error))
     if u[9] < p.mbg_p or u[10] < p.cal_p:
-        docs += _meter_docs(rng, p, day, u[9] < p.mbg_p, u[10] < p.cal_p, u[11], u[12], true)
-    docs.sort(key=_BY_DATE, reverse=True)
-    return docs
+        tables.append(_meter_documents(rng, p, day, u[9] < p.mbg_p, u[10] < p.cal_p, u[11], u[12], true))
+    return pa.concat_tables(tables).sort_by([("moment_ms", "descending")])
 
 
-def _sgv_docs(rng: np.random.Generator, p: Persona, device: str, ms: np.ndarray, sgv: np.ndarray,
-              trend: np.ndarray, noise: np.ndarray, keep: np.ndarray) -> list[dict]:
-    """The sgv documents of the kept readings; one dict literal per reading in a zip loop."""
+def _sgv_documents(rng: np.random.Generator, p: Persona, device: str, ms: np.ndarray, sgv: np.ndarray,
+                   trend: np.ndarray, noise: np.ndarray, keep: np.ndarray) -> pa.Table:
+    """The sgv documents of the kept readings."""
     if not keep.any():
-        return []
+        return DAY_TABLE.empty_table()
     ms, sgv, trend = ms[keep], sgv[keep], trend[keep]
-    strings = iso_strings(ms)
-    return [
-        {"_id": record_id, "type": "sgv", "sgv": value, "direction": direction, "trend": arrow,
-         "noise": level, "date": date, "dateString": string, "sysTime": string, "utcOffset": offset,
-         "device": device}
-        for record_id, value, direction, arrow, level, date, string, offset in zip(
-            object_ids(rng, ms), sgv.tolist(), _DIRECTION_OF_TREND[trend].tolist(), trend.tolist(),
-            noise[keep].tolist(), ms.tolist(), strings, utc_offsets_min(p.timezone, ms).tolist())
-    ]
+    times, ids = strings(iso_strings(ms)), strings(object_ids(rng, ms))
+    document = json_text(
+        '{"_id":"', ids, '","type":"sgv","sgv":', ints_text(sgv), ',"direction":"', _DIRECTION_OF_TREND.take(trend),
+        '","trend":', ints_text(trend), ',"noise":', ints_text(noise[keep]), ',"date":', ints_text(ms),
+        ',"dateString":"', times, '","sysTime":"', times, '","utcOffset":', ints_text(utc_offsets_min(p.timezone, ms)),
+        ',"device":', json_literal(device), "}")
+    return day_table(ms, ids, document)
 
 
-def _meter_docs(rng: np.random.Generator, p: Persona, day: int, mbg: bool, cal: bool, u: float, v: float,
-                true: np.ndarray) -> list[dict]:
+def _meter_documents(rng: np.random.Generator, p: Persona, day: int, mbg: bool, cal: bool, u: float, v: float,
+                     true: np.ndarray) -> pa.Table:
     """A finger-stick (mbg) and/or an xDrip calibration (cal) record, both at one moment."""
     at = np.array([day * DAY_MS + int(u * (DAY_MS - MINUTE_MS)) + 30_000], dtype=np.int64)
     (string,), (offset,), (first_id, second_id) = (
@@ -112,4 +110,4 @@ def _meter_docs(rng: np.random.Generator, p: Persona, day: int, mbg: bool, cal: 
     if cal:
         docs.append({"_id": second_id, "type": "cal", "slope": round(850 + 100 * float(v), 1),
                      "intercept": round(20000 + 3000 * float(v), 1), "scale": 1, **head, "device": p.device})
-    return docs
+    return dicts_day_table([doc["date"] for doc in docs], docs)

@@ -165,14 +165,20 @@ def glucose(subject: str, p: Persona, ms: np.ndarray) -> np.ndarray:
 
 def on_board(subject: str, p: Persona, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(insulin on board in U, carbs on board in g) at each instant, from boluses and carbs."""
+    days = _events_around(subject, p, ms)
+    insulin = np.array([dose for ev in days for dose in ev.insulin], dtype=np.float64).reshape(-1, 2)
+    carbs = np.array([meal for ev in days for meal in ev.carbs], dtype=np.float64).reshape(-1, 2)
+    x = (ms[:, None] - insulin[:, 0].astype(np.int64)) / MINUTE_MS  # minutes since each bolus
+    iob_terms = np.where((x >= 0) & (x < 360), insulin[:, 1] * np.exp(-np.clip(x, 0, None) / 80), 0.0)
+    x = (ms[:, None] - carbs[:, 0].astype(np.int64)) / MINUTE_MS
+    cob_terms = np.where(x >= 0, carbs[:, 1] * np.clip(1 - x / 180, 0, 1), 0.0)
+    # Summed one event after another, in event order (not np.sum's pairwise order), so the
+    # rounded values, and so the documents' text, stay exactly what they have always been.
     iob, cob = np.zeros(len(ms)), np.zeros(len(ms))
-    for ev in _events_around(subject, p, ms):
-        for at_ms, units in ev.insulin:
-            x = (ms - at_ms) / MINUTE_MS
-            iob += np.where((x >= 0) & (x < 360), units * np.exp(-np.clip(x, 0, None) / 80), 0.0)
-        for at_ms, grams in ev.carbs:
-            x = (ms - at_ms) / MINUTE_MS
-            cob += np.where(x >= 0, grams * np.clip(1 - x / 180, 0, 1), 0.0)
+    for column in iob_terms.T:
+        iob += column
+    for column in cob_terms.T:
+        cob += column
     return iob, cob
 
 

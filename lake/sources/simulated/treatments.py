@@ -10,8 +10,11 @@ the UTC day, so every treatment belongs to exactly one UTC day.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
-from lake.sources.simulated.common import DAY_MS, MINUTE_MS, iso_strings, object_ids, rng_for, utc_offsets_min
+from lake.sources.simulated.common import (
+    DAY_MS, DAY_TABLE, MINUTE_MS, dicts_day_table, iso_strings, object_ids, rng_for, utc_offsets_min,
+)
 from lake.sources.simulated.entries import sensor_change
 from lake.sources.simulated.model import SITE_CHANGE_MS, day_events, glucose, site_change_phase_ms
 from lake.sources.simulated.personas import Persona
@@ -19,8 +22,8 @@ from lake.sources.simulated.personas import Persona
 _CAREPORTAL_EVENTS = {"Note", "Sensor Change", "Site Change"}
 
 
-def treatments_for_day(subject: str, p: Persona, day: int) -> list[dict]:
-    """All treatments whose created_at falls in one UTC day, newest first."""
+def treatments_for_day(subject: str, p: Persona, day: int) -> pa.Table:
+    """All treatments whose created_at falls in one UTC day (a DAY_TABLE), newest first."""
     lo, hi = day * DAY_MS, (day + 1) * DAY_MS
     items = [t for local_day in (day - 1, day, day + 1) for t in day_events(subject, p, local_day).treatments
              if lo <= t[0] < hi]
@@ -34,16 +37,16 @@ def treatments_for_day(subject: str, p: Persona, day: int) -> list[dict]:
                   for ms in range(first, hi, SITE_CHANGE_MS)]
     items.sort(key=lambda item: item[0], reverse=True)
     if not items:
-        return []
+        return DAY_TABLE.empty_table()
     ms = np.array([item[0] for item in items], dtype=np.int64)
     ids = object_ids(rng_for(subject, "treatment-ids", day), ms)
     strings, offsets = iso_strings(ms), utc_offsets_min(p.timezone, ms).tolist()
     app = "loop://iPhone" if p.loop else "xdrip"
-    return [
+    return dicts_day_table(ms.tolist(), [
         {"_id": ids[i], "eventType": event, "created_at": strings[i], "utcOffset": offsets[i],
          "enteredBy": "careportal" if event in _CAREPORTAL_EVENTS else app, **fields}
         for i, (_, event, fields) in enumerate(items)
-    ]
+    ])
 
 
 def _temp_basals(subject: str, p: Persona, day: int) -> list[tuple[int, str, dict]]:

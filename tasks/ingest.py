@@ -3,7 +3,9 @@
 Granularity, by measurement: a dlt run costs about 1.5-3 s whatever its size, so one task per
 subject-day would make a one-year backfill of 50 subjects take hours. A task takes a group of
 subjects (`[ingest] subjects_per_task`, default 10) and all the days asked for, streamed through one
-dlt run; groups give parallel workers something to share.
+dlt run; groups give parallel workers something to share. When little is left to fetch (at most
+`[ingest] small_load_subject_days` subject-days, as in a daily run) every subject goes in one task:
+a daily run of 50 subjects then pays for one dlt run instead of five.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import luigi
 
 from lake import ingest
 from lake.sources import sources_for
-from tasks.base import LakeTask, settings
+from tasks.base import LakeTask, lake_connection, settings
 
 
 class IngestConfig(luigi.Config):
@@ -24,6 +26,7 @@ class IngestConfig(luigi.Config):
     def get_task_family(cls) -> str:
         return "ingest"  # the luigi.cfg section name
     subjects_per_task = luigi.IntParameter(default=10)
+    small_load_subject_days = luigi.IntParameter(default=400)
     # Days younger than this when fetched are provisional: uploads arrive late, so they are read
     # again once their last fetch is older than `refresh_minutes`.
     overlap_hours = luigi.IntParameter(default=48)
@@ -42,24 +45,11 @@ class IngestNightscout(LakeTask):
     end = luigi.DateParameter()
 
     def pending_days(self) -> list[date]:
-        """UTC days of the range that some subject still needs: never fetched, or provisional
-        (fetched before the day was `overlap_hours` old) and last fetched `refresh_minutes` ago."""
-        config = IngestConfig()
-        now = datetime.now(UTC)
-        days = utc_days(self.start, min(self.end, now.date()))
-        if not days:
-            return []
-        fetched = ingest.last_fetched(self.lake, list(self.subjects), days[0], days[-1])
-        # What this very task fetched counts as fresh, whatever refresh_minutes says.
-        since = min(now - timedelta(minutes=config.refresh_minutes), getattr(self, "_run_started", now))
-        overlap = timedelta(hours=config.overlap_hours)
-        pending = set()
-        for subject in self.subjects:
-            for day in days:
-                last = fetched.get((subject, day))
-                if last is None or (last < ingest.day_bounds(day)[1] + overlap and last < since):
-                    pending.add(day)
-        return sorted(pending)
+        """UTC days of the range that some subject still needs (see `pending_subject_days`); what
+        this very task fetched counts as fresh, whatever `refresh_minutes` says."""
+        pending = pending_subject_days(self.lake, list(self.subjects), self.start, self.end,
+                                       fetched_since=getattr(self, "_run_started", None))
+        return sorted({day for days in pending.values() for day in days})
 
     def is_complete(self) -> bool:
         return not self.pending_days()
@@ -80,10 +70,36 @@ class IngestNightscout(LakeTask):
                             f"{batch.total('devicestatus')} devicestatus landed")
 
 
+def pending_subject_days(lake, subjects: list[str], start: date, end: date, *,
+                         fetched_since: datetime | None = None) -> dict[str, list[date]]:
+    """Per subject, the UTC days of [start, end] (up to today) it still needs: never fetched, or
+    provisional (fetched before the day was `overlap_hours` old) and last fetched `refresh_minutes`
+    ago, or before `fetched_since`."""
+    config = IngestConfig()
+    now = datetime.now(UTC)
+    days = utc_days(start, min(end, now.date()))
+    if not days:
+        return {subject: [] for subject in subjects}
+    fetched = ingest.last_fetched(lake, subjects, days[0], days[-1])
+    since = min(now - timedelta(minutes=config.refresh_minutes), fetched_since or now)
+    overlap = timedelta(hours=config.overlap_hours)
+
+    def needed(subject: str, day: date) -> bool:
+        last = fetched.get((subject, day))
+        return last is None or (last < ingest.day_bounds(day)[1] + overlap and last < since)
+
+    return {subject: [day for day in days if needed(subject, day)] for subject in subjects}
+
+
 def ingest_tasks(start: date, end: date) -> list[IngestNightscout]:
     """The ingestion tasks covering every configured subject over UTC days [start, end]."""
+    config = IngestConfig()
     subjects = sorted(s.subject for s in sources_for(settings()))
-    size = max(1, IngestConfig().subjects_per_task)
+    size = max(1, config.subjects_per_task)
+    if len(subjects) > size:
+        pending = pending_subject_days(lake_connection(), subjects, start, end)
+        if sum(len(days) for days in pending.values()) <= config.small_load_subject_days:
+            size = len(subjects)
     return [IngestNightscout(subjects=subjects[i:i + size], start=start, end=end)
             for i in range(0, len(subjects), size)]
 

@@ -34,7 +34,7 @@ GOLD = ("gold.daily_glucose", "gold.glucose_summary", "gold.agp", "gold.glucose_
 # Every status luigid knows; a finished run leaves its tasks in DONE only.
 STATUSES = ("DONE", "PENDING", "RUNNING", "BATCH_RUNNING", "FAILED", "DISABLED", "UNKNOWN")
 # One ingestion task per subject, so the workers have three ingestion tasks to share.
-ONE_SUBJECT_PER_TASK = "[ingest]\nsubjects_per_task = 1\n"
+ONE_SUBJECT_PER_TASK = "[ingest]\nsubjects_per_task = 1\nsmall_load_subject_days = 0\n"
 Rows = tuple[list[str], list[dict]]  # (column names, rows)
 
 

@@ -10,11 +10,26 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+import tasks.base
 from lake.sources.simulated import documents_for_fake_server
 from tests.conftest import CONFIG_PREFIXES, REPO
 from tests.fake_nightscout import FakeNightscout
 
 TOKEN_ROLE = "readable"
+
+
+@pytest.fixture
+def in_process_lake(lake_env, monkeypatch):
+    """A fresh embedded lake with the demo sites, for task code called in this process."""
+    for name, value in lake_env.items():
+        monkeypatch.setenv(name, value)
+    tasks.base.settings.cache_clear()
+    tasks.base._connections.clear()
+    yield lake_env
+    tasks.base._connections.clear()
+    tasks.base.settings.cache_clear()
 
 
 def utc(day: date) -> datetime:

@@ -7,23 +7,10 @@ from datetime import date
 
 import luigi
 import polars as pl
-import pytest
 
 import tasks
-import tasks.base
 from lake import catalog, checks
 from lake.config import Settings
-
-
-@pytest.fixture
-def in_process_lake(lake_env, monkeypatch):
-    for name, value in lake_env.items():
-        monkeypatch.setenv(name, value)
-    tasks.base.settings.cache_clear()
-    tasks.base._connections.clear()
-    yield lake_env
-    tasks.base._connections.clear()
-    tasks.base.settings.cache_clear()
 
 
 def test_a_failing_hard_check_fails_the_task_and_rolls_the_rebuild_back(in_process_lake, monkeypatch):

@@ -8,8 +8,10 @@ import signal
 import time
 from datetime import date
 
+import luigi
 import pytest
 
+import tasks.ingest
 from lake import catalog
 from lake.config import Settings
 from tests.conftest import postgres_env
@@ -17,7 +19,7 @@ from tests.tasks.conftest import luigi_config, run_luigi, simulated_sites, sites
 
 FIRST, LAST = date(2024, 3, 1), date(2024, 3, 3)
 RANGE = ["--start", str(FIRST), "--end", str(LAST)]
-ONE_SUBJECT_PER_TASK = "[ingest]\nsubjects_per_task = 1\n"
+ONE_SUBJECT_PER_TASK = "[ingest]\nsubjects_per_task = 1\nsmall_load_subject_days = 0\n"
 
 
 def counts(env: dict[str, str]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -103,3 +105,32 @@ def test_a_killed_ingestion_rerun_converges_to_the_exact_counts(tmp_path):
         result = run_luigi(args, env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert counts(env) == expected_counts(expected)
+
+
+@pytest.fixture
+def ingest_config():
+    """Set `[ingest]` options of Luigi's configuration for this test only."""
+    config = luigi.configuration.get_config()
+    if not config.has_section("ingest"):
+        config.add_section("ingest")
+    before = dict(config.items("ingest"))
+
+    def configure(**options: int) -> None:
+        for name, value in options.items():
+            config.set("ingest", name, str(value))
+
+    yield configure
+    for name in dict(config.items("ingest")):
+        if name in before:
+            config.set("ingest", name, before[name])
+        else:
+            config.remove_option("ingest", name)
+
+
+def test_a_small_load_goes_in_one_task_and_a_large_one_in_groups_of_subjects(in_process_lake, ingest_config):
+    ingest_config(subjects_per_task=1, small_load_subject_days=9)
+    small = tasks.ingest.ingest_tasks(FIRST, LAST)  # 3 demo subjects x 3 days = 9 subject-days
+    assert [list(t.subjects) for t in small] == [["demo-ana", "demo-ben", "demo-cleo"]]
+    ingest_config(small_load_subject_days=8)
+    large = tasks.ingest.ingest_tasks(FIRST, LAST)
+    assert [list(t.subjects) for t in large] == [["demo-ana"], ["demo-ben"], ["demo-cleo"]]

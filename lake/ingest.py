@@ -246,20 +246,32 @@ def ingest(settings: Settings, lake, sources: Sequence[DocumentSource], days: Se
     return batch
 
 
-def last_fetched(lake, subjects: Sequence[str], first: date, last: date) -> dict[tuple[str, date], datetime]:
-    """(subject, UTC day) -> when that day's documents were last committed, for days in [first, last]."""
+def days_to_fetch(lake, subjects: Sequence[str], first: date, last: date, *,
+                  overlap: timedelta = timedelta(hours=48),
+                  fresh_since: datetime | None = None) -> dict[str, list[date]]:
+    """Per subject, the UTC days of [first, last] to fetch: never committed, or last fetched before
+    the day was `overlap` old (uploaders send late: bridges, phone sync), unless that last fetch
+    was at or after `fresh_since`. One query, however long the range: the Luigi scheduler asks
+    this of every ingestion task again and again while it plans."""
+    pending: dict[str, list[date]] = {subject: [] for subject in subjects}
+    if last < first or not subjects:
+        return pending
+    never = 2**62  # epoch ms far beyond any commit: without `fresh_since`, no fetch is recent enough
+    since_ms = never if fresh_since is None else int(fresh_since.timestamp() * 1000)
     rows = catalog.query(lake, f"""
-        SELECT subject_id, day, max(committed_at) AS committed_at FROM {catalog.qualified('meta.raw_day_versions')}
-        WHERE day BETWEEN ? AND ? AND list_contains(?, subject_id) AND resource = 'entries' GROUP BY ALL""",
-        [first, last, list(subjects)]).to_pylist()
-    return {(r["subject_id"], r["day"]): r["committed_at"] for r in rows}
-
-
-def days_to_fetch(lake, subject: str, days: Sequence[date], *, overlap: timedelta = timedelta(hours=48)) -> list[date]:
-    """Days of `days` with no committed data yet, or fetched before the day was `overlap` old:
-    uploaders send late (bridges, phone sync), so such days are read again on the next run."""
-    if not days:
-        return []
-    fetched = last_fetched(lake, [subject], min(days), max(days))
-    return sorted(d for d in days if (subject, d) not in fetched
-                  or fetched[subject, d] < day_bounds(d)[1] + overlap)
+        SELECT s.subject_id, d.day
+        FROM unnest(?::VARCHAR[]) AS s(subject_id)
+        CROSS JOIN (SELECT unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY))::DATE AS day) AS d
+        ANTI JOIN (
+            SELECT subject_id, day FROM {catalog.qualified('meta.raw_day_versions')}
+            WHERE day BETWEEN ? AND ? AND list_contains(?, subject_id) AND resource = 'entries'
+            GROUP BY ALL
+            HAVING max(epoch_ms(committed_at)) >= epoch_ms(day::TIMESTAMP) + 86400000 + ?
+                OR max(epoch_ms(committed_at)) >= ?
+        ) AS fresh USING (subject_id, day)
+        ORDER BY 1, 2""",
+        [list(subjects), first, last, first, last, list(subjects), overlap // timedelta(milliseconds=1),
+         since_ms]).to_pylist()
+    for row in rows:
+        pending[row["subject_id"]].append(row["day"])
+    return pending

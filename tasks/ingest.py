@@ -33,10 +33,6 @@ class IngestConfig(luigi.Config):
     refresh_minutes = luigi.IntParameter(default=30)
 
 
-def utc_days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
-
-
 class IngestNightscout(LakeTask):
     """raw.entries/treatments/devicestatus/profile for `subjects` over UTC days [start, end]."""
 
@@ -77,18 +73,9 @@ def pending_subject_days(lake, subjects: list[str], start: date, end: date, *,
     ago, or before `fetched_since`."""
     config = IngestConfig()
     now = datetime.now(UTC)
-    days = utc_days(start, min(end, now.date()))
-    if not days:
-        return {subject: [] for subject in subjects}
-    fetched = ingest.last_fetched(lake, subjects, days[0], days[-1])
     since = min(now - timedelta(minutes=config.refresh_minutes), fetched_since or now)
-    overlap = timedelta(hours=config.overlap_hours)
-
-    def needed(subject: str, day: date) -> bool:
-        last = fetched.get((subject, day))
-        return last is None or (last < ingest.day_bounds(day)[1] + overlap and last < since)
-
-    return {subject: [day for day in days if needed(subject, day)] for subject in subjects}
+    return ingest.days_to_fetch(lake, subjects, start, min(end, now.date()),
+                                overlap=timedelta(hours=config.overlap_hours), fresh_since=since)
 
 
 def ingest_tasks(start: date, end: date) -> list[IngestNightscout]:
@@ -111,4 +98,8 @@ class IngestAll(luigi.WrapperTask):
     end = luigi.DateParameter()
 
     def requires(self):
-        return ingest_tasks(self.start, self.end)
+        # Grouped once per instance (Luigi shares one per range): Luigi asks again and again, each
+        # answer costs a lake query, and the group must not change once scheduled.
+        if not hasattr(self, "_tasks"):
+            self._tasks = ingest_tasks(self.start, self.end)
+        return self._tasks

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 
@@ -88,7 +88,14 @@ def test_days_fetched_before_they_were_48_hours_old_are_read_again(lake):
     lake.con.execute("INSERT INTO lake.meta.raw_day_versions VALUES "
                      "('s', DATE '2024-03-01', 'entries', 'h', 1, 'b', TIMESTAMPTZ '2024-03-05 00:00:00+00'), "
                      "('s', DATE '2024-03-04', 'entries', 'h', 1, 'b', TIMESTAMPTZ '2024-03-05 12:00:00+00')")
-    days = [date(2024, 3, 1) + timedelta(n) for n in range(5)]
+    first, last = date(2024, 3, 1), date(2024, 3, 5)
     # 03-01 was fetched 3 days after it ended: final. 03-04 was fetched 12 h after: provisional.
-    assert ingest.days_to_fetch(lake, "s", days) == [date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4),
-                                                     date(2024, 3, 5)]
+    assert ingest.days_to_fetch(lake, ["s", "t"], first, last) == {
+        "s": [date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4), date(2024, 3, 5)],
+        "t": [first + timedelta(n) for n in range(5)]}
+    # ... unless it was fetched at or after `fresh_since` (what the running task itself fetched)
+    fresh_since = datetime(2024, 3, 5, 12, tzinfo=UTC)
+    assert ingest.days_to_fetch(lake, ["s"], first, last, fresh_since=fresh_since)["s"] == [
+        date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 5)]
+    assert ingest.days_to_fetch(lake, ["s"], first, last, overlap=timedelta(hours=12))["s"] == [
+        date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 5)]

@@ -49,6 +49,11 @@ def period_partitions(subjects: Iterable[str], start: date, end: date, reach: in
 
 def raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
     """(subject, day) -> the day's current content, over every resource."""
+    return _remembered(_raw_versions_memo, (catalog.raw_connection(lake), _raw_state(lake), first, last),
+                       lambda: _raw_versions(lake, first, last))
+
+
+def _raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
     if not catalog.table_exists(lake, "meta.raw_day_versions"):
         return {}
     rows = catalog.query(lake, f"""
@@ -57,6 +62,34 @@ def raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
               FROM {catalog.qualified('meta.raw_day_versions')} WHERE day BETWEEN ? AND ? GROUP BY ALL)
         GROUP BY ALL""", [first, last]).to_pylist()
     return {(r["subject_id"], r["day"]): r["v"] for r in rows}
+
+
+# Luigi asks every table task whether it is complete again and again while it plans (each table
+# checks its upstream tables first), and each answer needs the signatures of thousands of
+# partitions (a year of 50 subjects: 18k). They change only when ingestion commits, so the last
+# answers are remembered per connection, keyed by the state of meta.raw_day_versions: its row
+# count and newest commit (every commit adds rows stamped with the time of the commit).
+_raw_versions_memo: dict[tuple, dict] = {}
+_signatures_memo: dict[tuple, dict] = {}
+MEMO_SIZE = 32
+
+
+def _raw_state(lake) -> tuple[int, object]:
+    if not catalog.table_exists(lake, "meta.raw_day_versions"):
+        return (0, None)
+    (n, newest), = catalog.raw_connection(lake).execute(
+        f"SELECT count(*), max(committed_at) FROM {catalog.qualified('meta.raw_day_versions')}").fetchall()
+    return (n, newest)
+
+
+def _remembered(memo: dict[tuple, dict], key: tuple, compute) -> dict:
+    """memo[key], computed on a miss; the oldest entry goes when the memo is full. Callers must
+    not modify what they get."""
+    if key not in memo:
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = compute()
+    return memo[key]
 
 
 def raw_subjects(lake, first: date, last: date) -> list[str]:
@@ -69,8 +102,14 @@ def raw_subjects(lake, first: date, last: date) -> list[str]:
 
 
 def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """Each partition's current signature (remembered: see _signatures_memo)."""
     if not partitions:
         return {}
+    key = (catalog.raw_connection(lake), _raw_state(lake), table, version, tuple(partitions))
+    return _remembered(_signatures_memo, key, lambda: _signatures(lake, table, version, partitions))
+
+
+def _signatures(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
     first = min(d for p in partitions for d in p.raw_days)
     last = max(d for p in partitions for d in p.raw_days)
     versions = raw_versions(lake, first, last)
@@ -85,6 +124,12 @@ def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) 
 
     return {p: hashlib.sha256((prefix + "|".join([cell((p.subject_id, d)) for d in p.raw_days])).encode()).hexdigest()
             for p in partitions}
+
+
+def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """The signature of the raw documents behind each partition, whatever table it belongs to:
+    equal for two tables' partitions made from the same raw days."""
+    return signatures(lake, "", "", partitions)
 
 
 def recorded(lake, table: str) -> dict[tuple[str, str], str]:

@@ -32,7 +32,9 @@ def active_percent(times: np.ndarray) -> float:
     Returns:
         active percentage; NaN with fewer than two distinct reading times or a dt0 of 0.
     """
-    times = np.unique(np.asarray(times).astype("datetime64[ns]"))
+    times = np.asarray(times).astype("datetime64[ns]")
+    if not (times[1:] > times[:-1]).all():  # cleaned readings already are (and hashing is slow)
+        times = np.unique(times)
     if times.size < 2:
         return float("nan")
     gaps = minutes_between(times)

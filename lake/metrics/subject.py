@@ -8,9 +8,15 @@ When R iglu would stop with an error (fewer than two readings, or a median gap b
 above 45 minutes so there is no usable grid), the grid metrics are null rather than an exception,
 so one sparse subject does not fail a whole gold build. Null also stands for "not defined"
 (e.g. MODD with a single day). Why not Ibis: see `grid.py`.
+
+The `*_by_subject` functions take the frame, or its `series_by_subject` when several of them
+work on the same readings (cleaning and interpolating a subject-year is then done once).
 """
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -19,7 +25,7 @@ from .active import active_percent
 from .agp import PERCENTILES, agp
 from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes
 from .grid import Grid, clean_readings, day_by_day
-from .mage import mage
+from .mage import MAGE_DT0, mage, mage_from_grid
 from .variability import conga, modd
 
 GRID_METRICS_SCHEMA = {
@@ -36,39 +42,60 @@ AGP_SCHEMA = {
 }
 
 
-def _series(readings: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(times, glucose) of one subject, cleaned as R iglu does."""
-    return clean_readings(readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy())
+@dataclass(frozen=True)
+class SubjectSeries:
+    """One subject's readings cleaned as R iglu cleans them, and its iglu grid (automatic dt0;
+    None where R iglu would stop)."""
+
+    times: np.ndarray
+    glucose: np.ndarray
+    grid: Grid | None
+
+    @cached_property
+    def episodes(self) -> pl.DataFrame | None:
+        """`find_episodes` of the grid, found once (the summary counts them, gold lists them)."""
+        return None if self.grid is None else find_episodes(self.grid)
 
 
-def _grid_or_none(times: np.ndarray, glucose: np.ndarray) -> Grid | None:
+def subject_series(readings: pl.DataFrame) -> SubjectSeries:
+    times, glucose = clean_readings(readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy())
     try:
-        return day_by_day(times, glucose)
+        grid = day_by_day(times, glucose)
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
-        return None
+        grid = None
+    return SubjectSeries(times, glucose, grid)
 
 
-def subject_grid(readings: pl.DataFrame) -> Grid | None:
-    """The iglu grid (automatic dt0) of one subject, or None where R iglu would stop."""
-    return _grid_or_none(*_series(readings))
+def series_by_subject(readings: pl.DataFrame) -> dict[str, SubjectSeries]:
+    """Each subject's SubjectSeries, in the frame's order of subjects."""
+    return {sid: subject_series(part) for sid, part in _per_subject(readings)}
+
+
+Readings = pl.DataFrame | Mapping[str, SubjectSeries]
+
+
+def _series(readings: Readings) -> Mapping[str, SubjectSeries]:
+    return series_by_subject(readings) if isinstance(readings, pl.DataFrame) else readings
 
 
 def _null_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def subject_grid_metrics(readings: pl.DataFrame) -> dict[str, float | int | None]:
+def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries) -> dict[str, float | int | None]:
     """active_pct, mage, modd, conga_24h and the episode counts of one subject's readings."""
-    times, glucose = _series(readings)
-    grid = _grid_or_none(times, glucose)
+    series = subject_series(readings) if isinstance(readings, pl.DataFrame) else readings
+    times, glucose, grid = series.times, series.glucose, series.grid
     out: dict[str, float | int | None] = dict.fromkeys(GRID_METRICS_SCHEMA)
     out["active_pct"] = _null_if_nan(active_percent(times))
     if times.size >= 2:  # R cannot interpolate a single reading
-        out["mage"] = _null_if_nan(mage(times, glucose))
+        # MAGE always uses a 5-minute grid: the subject's own grid when its step is 5 minutes too.
+        reuse = grid is not None and grid.dt0 == MAGE_DT0
+        out["mage"] = _null_if_nan(mage_from_grid(grid) if reuse else mage(times, glucose))
     if grid is not None:
         out["modd"] = _null_if_nan(modd(grid))
         out["conga_24h"] = _null_if_nan(conga(grid, hours=24))
-        out.update(episode_counts(find_episodes(grid)))
+        out.update(episode_counts(series.episodes))
     return out
 
 
@@ -77,27 +104,25 @@ def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [(key[0], part) for key, part in parts.items()]
 
 
-def grid_metrics_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+def grid_metrics_by_subject(readings: Readings) -> pl.DataFrame:
     """One row per subject_id with the columns of `subject_grid_metrics`."""
-    rows = [{"subject_id": sid, **subject_grid_metrics(part)} for sid, part in _per_subject(readings)]
+    rows = [{"subject_id": sid, **subject_grid_metrics(series)} for sid, series in _series(readings).items()]
     return pl.DataFrame(rows, schema={"subject_id": pl.String, **GRID_METRICS_SCHEMA})
 
 
-def episodes_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+def episodes_by_subject(readings: Readings) -> pl.DataFrame:
     """One row per episode: subject_id + the columns of `episodes.EPISODE_SCHEMA`."""
     frames = [pl.DataFrame(schema={"subject_id": pl.String, **EPISODE_SCHEMA})]
-    for sid, part in _per_subject(readings):
-        grid = subject_grid(part)
-        if grid is not None:
-            frames.append(find_episodes(grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
+    for sid, series in _series(readings).items():
+        if series.episodes is not None:
+            frames.append(series.episodes.select(pl.lit(sid).alias("subject_id"), pl.all()))
     return pl.concat(frames)
 
 
-def agp_by_subject(readings: pl.DataFrame) -> pl.DataFrame:
+def agp_by_subject(readings: Readings) -> pl.DataFrame:
     """One row per (subject_id, minute_of_day): p05, p25, p50, p75, p95 (mg/dL) and n_days."""
     frames = [pl.DataFrame(schema={"subject_id": pl.String, **AGP_SCHEMA})]
-    for sid, part in _per_subject(readings):
-        grid = subject_grid(part)
-        if grid is not None:
-            frames.append(agp(grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
+    for sid, series in _series(readings).items():
+        if series.grid is not None:
+            frames.append(agp(series.grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
     return pl.concat(frames)

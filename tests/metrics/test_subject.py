@@ -13,6 +13,7 @@ from lake.metrics.subject import (
     agp_by_subject,
     episodes_by_subject,
     grid_metrics_by_subject,
+    series_by_subject,
     subject_grid_metrics,
 )
 from lake.metrics.variability import conga, modd
@@ -37,6 +38,21 @@ def test_subject_grid_metrics_equal_the_individual_metrics(synthetic_by_subject)
         "conga_24h": conga(grid, hours=24),
         **episode_counts(find_episodes(grid)),
     }
+
+
+@pytest.mark.parametrize("every_minutes", [1, 5, 15])
+def test_mage_is_the_same_whether_or_not_the_subjects_grid_can_be_reused(every_minutes):
+    # MAGE always runs on a 5-minute grid; only a subject whose own grid step is 5 reuses it.
+    values = [110 + 60 * ((i * every_minutes // 7) % 9 - 4) / 4 + (i % 3) for i in range(2 * 1440 // every_minutes)]
+    part = readings("s", every_minutes, [float(v) for v in values])
+    times, glucose = part["local_ts"].to_numpy(), part["glucose_mg_dl"].to_numpy()
+    assert day_by_day(times, glucose).dt0 == every_minutes
+    assert subject_grid_metrics(part)["mage"] == mage(times, glucose) > 0
+
+
+@pytest.mark.parametrize("build", [grid_metrics_by_subject, episodes_by_subject, agp_by_subject])
+def test_the_series_of_the_readings_give_what_the_readings_give(build, synthetic):
+    assert build(series_by_subject(synthetic)).equals(build(synthetic))
 
 
 def test_grid_metrics_by_subject_gives_one_typed_row_per_subject(synthetic):

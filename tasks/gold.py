@@ -65,10 +65,11 @@ class BuildDailyTreatments(DailyGoldTask):
 
 # The three period tables are made from the same readings, cleaned and interpolated the same way,
 # and a daily run builds them one after another in one process (with one worker, Luigi runs tasks
-# in its own process). So the last series made are kept for the next period task, keyed by the
-# period and the raw content behind each partition: an equal key means equal readings.
-# Worth about 3 s per table at 50 subject-years; bounded so a large lake never holds gigabytes.
-_shared_series: dict[tuple, dict[str, SubjectSeries]] = {}
+# in its own process). So the last series made are kept until the other period tables have used
+# them, keyed by the period and the raw content behind each partition: an equal key means equal
+# readings. Worth about 3 s per table at 50 subject-years; bounded so a large lake never holds
+# gigabytes: key -> (series, the tables that used them).
+_shared_series: dict[tuple, tuple[dict[str, SubjectSeries], set[str]]] = {}
 MAX_SHARED_READINGS = 10_000_000  # about 250 MB of series
 
 
@@ -96,8 +97,12 @@ class PeriodGoldTask(TableTask):
             series = series_by_subject(self.frame(stale))
             if sum(s.times.size for s in series.values()) > MAX_SHARED_READINGS:
                 return series
-            _shared_series[key] = series
-        return _shared_series[key]
+            _shared_series[key] = (series, set())
+        series, used_by = _shared_series[key]
+        used_by.add(self.table)
+        if used_by >= {task.table for task in PERIOD_TASKS}:
+            del _shared_series[key]  # every period table has them: free the memory
+        return series
 
 
 class BuildGlucoseSummary(PeriodGoldTask):
@@ -127,7 +132,8 @@ def _finite(value: float) -> float | None:
     return None if value != value else value  # NaN -> null
 
 
-TASKS = [BuildDailyGlucose, BuildDailyTreatments, BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]
+PERIOD_TASKS = [BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]
+TASKS = [BuildDailyGlucose, BuildDailyTreatments, *PERIOD_TASKS]
 
 
 class BuildSilver(luigi.WrapperTask):

@@ -29,6 +29,7 @@ def test_period_tables_read_and_interpolate_the_readings_once_per_period(in_proc
     for table in (tasks.gold.BuildGlucoseSummary, tasks.gold.BuildAgp, tasks.gold.BuildGlucoseEpisodes):
         build(table(**period))
     assert made == [["demo-ana", "demo-ben", "demo-cleo"]]
+    assert tasks.gold._shared_series == {}  # every period table has used them: memory freed
     build(tasks.gold.BuildAgp(start=date(2024, 3, 2), end=date(2024, 3, 4)))  # another period
     assert len(made) == 2
     lake = catalog.connect(Settings.from_env(in_process_lake), read_only=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import psutil
 
-from lake.ingest import day_bounds
+from lake.ingest import day_bounds_ms
 from lake.sources.simulated import SimulatedSource
 
 # A fixed past period: the simulated sites are deterministic, so every run sees the same documents.
@@ -55,7 +55,7 @@ def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: P
         files = {r: open(folder / f"{r}-{source.subject}.ndjson", "wb") for r in counts}
         try:
             for day in day_list:
-                start, end = (int(moment.timestamp()) * 1000 for moment in day_bounds(day))
+                start, end = day_bounds_ms(day)
                 head = orjson.dumps({"subject_id": source.subject, "window_day": day.isoformat()})[:-1] + b',"doc":'
                 for resource_name in counts:
                     texts = source.serialized(resource_name, start, end).column("document").to_pylist()

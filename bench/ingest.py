@@ -35,8 +35,6 @@ from lake.config import Settings
 from lake.sources import WINDOWED, Document
 from lake.sources.simulated import SimulatedSource
 
-RESOURCES = WINDOWED
-
 
 class ReadySite:
     """A simulated site whose documents for `day_list` were all generated when it was made:
@@ -47,7 +45,7 @@ class ReadySite:
         self._profiles = source.profiles()
         self._windows = {}
         for day in day_list:
-            start, end = (int(moment.timestamp()) * 1000 for moment in ingest.day_bounds(day))
+            start, end = ingest.day_bounds_ms(day)
             for collection in WINDOWED:
                 self._windows[collection, start, end] = source.serialized(collection, start, end)
 
@@ -70,7 +68,7 @@ def ours(root: Path, n_subjects: int, n_days: int, per_task: int, *, ready: bool
         group = [ReadySite(s, day_list) for s in sources[i:i + per_task]] if ready else sources[i:i + per_task]
         with measure() as m:
             batch = ingest.ingest(settings, lake, group, day_list)
-        total += sum(batch.total(r) for r in RESOURCES)
+        total += sum(batch.total(r) for r in WINDOWED)
         seconds, peak_mb = seconds + m.seconds, max(peak_mb, m.peak_rss_mb)
     m = Measured(seconds, peak_mb)
     how = "documents ready" if ready else "end to end, sites generating"
@@ -85,7 +83,7 @@ def reference(root: Path, n_subjects: int, n_days: int) -> tuple[int, Measured]:
     lake = catalog.connect(settings)
     con = catalog.raw_connection(lake)
     with measure() as m:
-        for r in RESOURCES:
+        for r in WINDOWED:
             con.execute(f"""CREATE TABLE lake.raw.{r} AS
                 SELECT subject_id, window_day, doc->>'$._id' AS doc_id, doc::VARCHAR AS document
                 FROM read_json('{files}/{r}-*.ndjson', format = 'newline_delimited',

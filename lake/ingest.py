@@ -97,6 +97,12 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def day_bounds_ms(day: date) -> tuple[int, int]:
+    """The UTC day's half-open window in epoch ms, as sources are asked for it."""
+    start, end = day_bounds(day)
+    return int(start.timestamp()) * 1000, int(end.timestamp()) * 1000
+
+
 def read_days(batch: Batch, sources: Sequence[DocumentSource],
               progress: Callable[[int, int, str], None] | None = None,
               rows_per_table: int = 250_000) -> Iterator[pa.Table]:
@@ -118,7 +124,7 @@ def read_days(batch: Batch, sources: Sequence[DocumentSource],
     steps, done = len(sources) * len(batch.days), 0
     for source in sources:
         for day in batch.days:
-            start, end = (int(moment.timestamp()) * 1000 for moment in day_bounds(day))
+            start, end = day_bounds_ms(day)
             for resource in WINDOWED:
                 table = batch.land(source.subject, day, resource, source.serialized(resource, start, end))
                 if table.num_rows:

@@ -49,7 +49,11 @@ def period_partitions(subjects: Iterable[str], start: date, end: date, reach: in
 
 def raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
     """(subject, day) -> the day's current content, over every resource."""
-    return _remembered(_raw_versions_memo, (catalog.raw_connection(lake), _raw_state(lake), first, last),
+    return _raw_versions_at(lake, _raw_state(lake), first, last)
+
+
+def _raw_versions_at(lake, state: tuple, first: date, last: date) -> dict[tuple[str, date], str]:
+    return _remembered(_raw_versions_memo, (catalog.raw_connection(lake), state, first, last),
                        lambda: _raw_versions(lake, first, last))
 
 
@@ -105,14 +109,16 @@ def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) 
     """Each partition's current signature (remembered: see _signatures_memo)."""
     if not partitions:
         return {}
-    key = (catalog.raw_connection(lake), _raw_state(lake), table, version, tuple(partitions))
-    return _remembered(_signatures_memo, key, lambda: _signatures(lake, table, version, partitions))
+    state = _raw_state(lake)
+    key = (catalog.raw_connection(lake), state, table, version, tuple(partitions))
+    return _remembered(_signatures_memo, key, lambda: _signatures(lake, state, table, version, partitions))
 
 
-def _signatures(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+def _signatures(lake, state: tuple, table: str, version: str,
+                partitions: Sequence[Partition]) -> dict[Partition, str]:
     first = min(d for p in partitions for d in p.raw_days)
     last = max(d for p in partitions for d in p.raw_days)
-    versions = raw_versions(lake, first, last)
+    versions = _raw_versions_at(lake, state, first, last)
     prefix = f"{table}|{version}|"
     cells: dict[tuple[str, date], str] = {}  # "day:content" of each (subject, raw day), made once
 

@@ -113,8 +113,10 @@ class NightscoutSource:
         return self._read(_TREATMENTS, _epoch_ms(start, "start"), _epoch_ms(end, "end"))
 
     def devicestatus(self, start: datetime, end: datetime) -> list[Document]:
+        return self._devicestatus(_epoch_ms(start, "start"), _epoch_ms(end, "end"))
+
+    def _devicestatus(self, lo: int, hi: int) -> list[Document]:
         """Devicestatus in requests of at most 6 h each (the documents are large), newest first."""
-        lo, hi = _epoch_ms(start, "start"), _epoch_ms(end, "end")
         documents: list[Document] = []
         chunk_end = hi
         while chunk_end > lo:
@@ -133,14 +135,14 @@ class NightscoutSource:
         return documents
 
     def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
-        start, end = (_EPOCH + timedelta(milliseconds=int(ms)) for ms in (start_ms, end_ms))
+        lo, hi = int(start_ms), int(end_ms)
         match collection:
             case "entries":
-                return serialize(self.entries(start_ms, end_ms))
+                return serialize(self._read(_ENTRIES, lo, hi))
             case "treatments":
-                return serialize(self.treatments(start, end))
+                return serialize(self._read(_TREATMENTS, lo, hi))
             case "devicestatus":
-                return serialize(self.devicestatus(start, end))
+                return serialize(self._devicestatus(lo, hi))
         raise ValueError(f"unknown collection {collection!r}: entries, treatments or devicestatus")
 
     def _read(self, collection: _Collection, lo: int, hi: int) -> list[Document]:

@@ -107,6 +107,7 @@ class PeriodGoldTask(TableTask):
 
 class BuildGlucoseSummary(PeriodGoldTask):
     table = "gold.glucose_summary"
+    version = "2"  # 2: MAGE's moving means as R's (exactly equal windows, no spurious crossing)
 
     def build(self, stale):
         grid = grid_metrics_by_subject(self.series(stale))

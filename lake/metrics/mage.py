@@ -21,6 +21,10 @@ counts >= SD. The crossing search follows iglu_python's port, which its tests ch
 across missing points is found against the sign at the previous crossing, and a difference of
 exactly 0 counts as missing. (In R 4.1.7, the latest source we could read, that across-gap check
 sat inside the no-missing-values branch, although its comment says it is there for gaps.)
+The moving means follow R (each window's own mean, zoo::rollapply), not iglu_python's pandas
+rolling means, a running sum whose rounding noise (~1e-14) can give MA5 - MA32 a sign where R's is
+exactly 0 (both windows holding the same readings, just after a gap): iglu_python then finds a
+crossing R does not, which moved MAGE by about 1% on some test traces.
 
 Why not Ibis: moving averages and a turning-point search over an interpolated series.
 """
@@ -80,11 +84,19 @@ def _segments(gl: np.ndarray, dt0: int, max_gap: float) -> list[tuple[int, int]]
 
 
 def _right_mean(gl: np.ndarray, width: int) -> np.ndarray:
-    """Right-aligned moving mean skipping missing values; the first `width` get the first mean."""
+    """Right-aligned moving mean skipping missing values; the first `width` get the first mean.
+
+    Each window is summed strictly left to right (a cumulative sum; missing values add an exact
+    0), as R's mean does. Then a short and a long window holding the same readings (just after
+    a gap) have exactly equal means, so MA_short - MA_long is exactly 0 there, as in R: numpy's
+    pairwise nanmean left a difference of about 1e-14 whose sign made crossings R does not see.
+    """
     windows = np.lib.stride_tricks.sliding_window_view(gl, width)
+    present = ~np.isnan(windows)
+    sums = np.cumsum(np.where(present, windows, 0.0), axis=1)[:, -1]
     with warnings.catch_warnings():  # an all-missing window is NaN, as in R
         warnings.simplefilter("ignore", RuntimeWarning)
-        means = np.nanmean(windows, axis=1)
+        means = sums / present.sum(axis=1)
     out = np.concatenate((np.full(width - 1, np.nan), means))
     out[:width] = out[width - 1]
     return out

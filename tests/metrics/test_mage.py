@@ -1,10 +1,15 @@
 """lake.metrics.mage: MAGE (version 'ma'), by hand and against iglu_python."""
 
+import importlib
+import statistics
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lake.metrics.mage import mage
+from lake.metrics.mage import _right_mean, mage
+from lake.metrics.subject import grid_metrics_by_subject
+from tests.metrics.conftest import make_readings, to_iglu
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
 
@@ -78,3 +83,66 @@ def test_mage_agrees_with_iglu_python(synthetic_by_subject, synthetic_iglu, iglu
     for sid, part in synthetic_by_subject.items():
         ours = mage(part["local_ts"].to_numpy(), part["glucose_mg_dl"].to_numpy())
         assert ours == pytest.approx(theirs[sid], rel=1e-6), sid
+
+
+def test_short_and_long_moving_means_of_the_same_readings_are_exactly_equal():
+    # Just after a gap longer than the long window, both windows hold the same three readings:
+    # R's means are then equal and their difference exactly 0 (no sign, so no crossing).
+    gl = np.array([120.0] * 40 + [np.nan] * 40
+                  + [157.0100671140938, 157.9933554817275, 164.0, 151.89, 140.81188118811812, 122.0])
+    short, long = _right_mean(gl, 5), _right_mean(gl, 32)
+    assert np.array_equal(short[80:83], long[80:83])
+    assert short[82] == statistics.fmean(gl[80:83])
+
+
+def r_right_means(gl: np.ndarray, width: int) -> np.ndarray:
+    """R's zoo::rollapply(gl, width, mean, align = "right", na.rm = TRUE), first `width` back-filled
+    as iglu does: each window's own mean (correctly rounded), with no running sum."""
+    out = np.full(gl.size, np.nan)
+    for i in range(width - 1, gl.size):
+        window = gl[i - width + 1 : i + 1]
+        window = window[~np.isnan(window)]
+        out[i] = statistics.fmean(window) if window.size else np.nan
+    out[:width] = out[width - 1]
+    return out
+
+
+@pytest.fixture
+def iglu_with_r_moving_means(iglu, monkeypatch):
+    """iglu_python with R's moving means in place of pandas' rolling ones (the only change)."""
+    module = importlib.import_module("iglu_python.mage")
+
+    def moving_averages(data: pd.DataFrame, short_ma: int, long_ma: int) -> pd.DataFrame:
+        data = data.copy()
+        gl = data["gl"].to_numpy(dtype=float)
+        data["MA_Short"], data["MA_Long"] = r_right_means(gl, short_ma), r_right_means(gl, long_ma)
+        data["DELTA_SHORT_LONG"] = data["MA_Short"] - data["MA_Long"]
+        return data.reset_index(drop=True)
+
+    original = module._calculate_moving_averages
+    monkeypatch.setattr(module, "_calculate_moving_averages", moving_averages)
+    return iglu, original
+
+
+# A subject of each trace has a gap followed by readings where both moving windows hold the same
+# readings: (1, 5) made iglu_python's means differ by ~1e-14 there, (99, 6) made ours differ.
+@pytest.mark.parametrize(("seed", "n_days"), [(1, 5), (99, 6)])
+def test_mage_equals_iglu_python_given_rs_moving_means(iglu_with_r_moving_means, seed, n_days):
+    iglu, _ = iglu_with_r_moving_means
+    readings = make_readings(seed=seed, n_days=n_days)
+    ours = {row["subject_id"]: row["mage"] for row in grid_metrics_by_subject(readings).to_dicts()}
+    theirs = iglu.mage(to_iglu(readings)).set_index("id")["MAGE"]
+    assert ours == pytest.approx(theirs.to_dict(), rel=1e-9)
+
+
+def test_pandas_rolling_means_make_iglu_python_differ_from_r(iglu_with_r_moving_means, monkeypatch):
+    # pandas' rolling mean is a running sum: where both windows hold the same readings it can
+    # leave a difference of ~1e-14 whose sign makes a crossing R does not have. On this trace
+    # that moves one subject's MAGE by about 1% in iglu_python as released.
+    iglu, pandas_moving_averages = iglu_with_r_moving_means
+    monkeypatch.setattr(importlib.import_module("iglu_python.mage"), "_calculate_moving_averages",
+                        pandas_moving_averages)
+    readings = make_readings(seed=1, n_days=5)
+    ours = {row["subject_id"]: row["mage"] for row in grid_metrics_by_subject(readings).to_dicts()}
+    as_released = iglu.mage(to_iglu(readings)).set_index("id")["MAGE"]
+    assert max(abs(ours[s] - v) / v for s, v in as_released.items()) > 1e-3

@@ -16,8 +16,6 @@ from lake.transforms.bronze.quarantine import quarantine
 from lake.transforms.bronze.treatments import treatments
 from tasks.tables import TableTask, ingest_for
 
-RAW = ("entries", "treatments", "devicestatus", "profile")
-
 
 class BronzeTask(TableTask):
     version = "2"  # 2: timestamps before 2000 go to the quarantine
@@ -60,10 +58,19 @@ class BuildBronzeDevicestatus(BronzeTask):
 
 
 class BuildBronzeQuarantine(BronzeTask):
+    """bronze.quarantine: the documents the other bronze tables of the same partitions did not type."""
+
     table = "bronze.quarantine"
+    typed_by = {"entries": BuildBronzeEntries, "treatments": BuildBronzeTreatments,
+                "devicestatus": BuildBronzeDevicestatus}
+
+    def requires(self):
+        return [ingest_for(self), *(cls(start=self.start, end=self.end) for cls in self.typed_by.values())]
 
     def build(self, stale):
-        return quarantine({r: self.raw(r, stale) for r in RAW if r != "profile"}, self.batches())
+        bronze = {r: self.read(cls.table).semi_join(self.partition_filter(stale), ["subject_id", "window_day"])
+                  for r, cls in self.typed_by.items()}
+        return quarantine({r: self.raw(r, stale) for r in self.typed_by}, self.batches(), bronze)
 
 
 TASKS = [BuildBronzeEntries, BuildBronzeTreatments, BuildBronzeDevicestatus, BuildBronzeQuarantine]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import ibis
 
 from lake.transforms.bronze.entries import entries
 from lake.transforms.bronze.quarantine import quarantine
 from lake.transforms.bronze.treatments import treatments
-from tests.transforms.conftest import batches, ms, raw_table, rows
+from tests.transforms.conftest import FETCHED, batches, ms, raw_table, rows
 
 
 def test_entries_take_a_plausible_date_in_ms_first(duck):
@@ -71,7 +71,9 @@ def test_untypable_documents_go_to_quarantine_with_the_reason_and_nowhere_else(d
         [1, 2, 3],
     ])
     raw_treatments = raw_table([{"_id": "t", "eventType": "Note", "notes": "no time at all"}])
-    q = quarantine({"entries": raw_entries, "treatments": raw_treatments}, batches("b1"))
+    q = quarantine({"entries": raw_entries, "treatments": raw_treatments}, batches("b1"),
+                   {"entries": entries(raw_entries, batches("b1")),
+                    "treatments": treatments(raw_treatments, batches("b1"))})
     got = sorted(rows(duck, q, "resource", "doc_id", "reject_reason"))
     assert got[0] == ("entries", "notime", "no usable timestamp (date, sysTime, dateString)")
     assert got[1][0] == "entries" and got[1][1].startswith("sha256:") and got[1][2] == "not a JSON object"
@@ -104,5 +106,20 @@ def test_profile_reads_the_default_profiles_time_zone_whatever_its_name(duck):
 def test_a_document_whose_text_timestamp_is_before_2000_goes_to_quarantine(duck):
     raw = raw_table([{"_id": "old", "type": "sgv", "sgv": 100, "sysTime": "1999-12-31T23:00:00Z"}])
     assert rows(duck, entries(raw, batches("b1")), "doc_id") == []
-    assert rows(duck, quarantine({"entries": raw}, batches("b1")), "doc_id", "reject_reason") == [
-        ("old", "timestamp before 2000")]
+    q = quarantine({"entries": raw}, batches("b1"), {"entries": entries(raw, batches("b1"))})
+    assert rows(duck, q, "doc_id", "reject_reason") == [("old", "timestamp before 2000")]
+
+
+def test_a_document_whose_latest_copy_cannot_be_typed_is_quarantined_with_that_copy(duck):
+    # fetched twice: typed the first time, garbled the second (the latest copy wins)
+    first = raw_table([{"_id": "x", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")},
+                       {"_id": "y", "type": "sgv", "sgv": 110, "date": ms("2024-03-01T10:05:00")}], batch="b1")
+    second = raw_table([{"_id": "x", "type": "sgv", "sgv": 100},
+                        {"_id": "y", "type": "sgv", "sgv": 110, "date": ms("2024-03-01T10:05:00")}],
+                       batch="b2", fetched=FETCHED + timedelta(hours=1))
+    raw, committed = first.union(second), batches("b1", "b2")
+    bronze = entries(raw, committed)
+    assert rows(duck, bronze, "doc_id") == [("y",)]
+    q = quarantine({"entries": raw}, committed, {"entries": bronze})
+    assert rows(duck, q, "doc_id", "batch_id", "reject_reason") == [
+        ("x", "b2", "no usable timestamp (date, sysTime, dateString)")]

@@ -21,6 +21,7 @@ import polars as pl
 log = logging.getLogger(__name__)
 
 Severity = Literal["hard", "soft"]
+Reads = Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, list[str]], tuple[pl.DataFrame, ...]]
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class Check:
     table: str
     name: str
     severity: Severity
-    fn: Callable[[pl.DataFrame], pl.DataFrame]
+    fn: Callable[..., pl.DataFrame]
     # Columns of a check that compares subjects with each other (freshness): it sees every rebuilt
     # row at once, with only these columns and subject_id. Other checks see a group of subjects.
     across_subjects: tuple[str, ...] = ()
+    # A check across tables (reconciliation): reads(con, rebuilt rows of a group of subjects, those
+    # subjects) gives the frames `fn` takes, the other tables' rows read inside the same transaction.
+    reads: Reads | None = None
 
 
 class CheckFailed(RuntimeError):
@@ -46,18 +50,26 @@ CHECKS: dict[str, list[Check]] = {}
 PARTITIONS_PER_CHECK = 1500  # about half a million rows of a daily table
 
 
-def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, ...] = ()):
-    """Register `fn` as a check of `table` (decorator). `across_subjects`: see Check."""
+def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, ...] = (),
+          reads: Reads | None = None):
+    """Register `fn` as a check of `table` (decorator). `across_subjects`, `reads`: see Check."""
 
-    def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
-        CHECKS.setdefault(table, []).append(Check(table, fn.__name__, severity, fn, across_subjects))
+    def register(fn: Callable[..., pl.DataFrame]):
+        CHECKS.setdefault(table, []).append(Check(table, fn.__name__, severity, fn, across_subjects, reads))
         return fn
 
     return register
 
 
 def _load_all() -> None:
-    from lake.checks import bronze, gold, silver  # noqa: F401  (registers the checks)
+    from lake.checks import bronze, gold, reconcile, silver  # noqa: F401  (registers the checks)
+
+
+def of_subjects(subjects: list[str], column: str = "t.subject_id") -> str:
+    """SQL condition (parameters: first, last, the list) for rows of `subjects`, sorted. The range
+    lets DuckLake skip files and row groups by their subject_id statistics; the list is exact."""
+    assert subjects == sorted(subjects), "subjects must be sorted"
+    return f"{column} BETWEEN ? AND ? AND list_contains(?, {column})"
 
 
 def describe(results: Sequence[tuple[Check, pl.DataFrame]], limit: int = 5) -> str:
@@ -91,10 +103,10 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         size += n
     offending: dict[str, list[pl.DataFrame]] = {}
     for group in groups:
-        df = con.execute(f"SELECT * FROM {rebuilt} AND list_contains(?, t.subject_id)", [group]).pl()
+        df = con.execute(f"SELECT * FROM {rebuilt} AND {of_subjects(group)}", [group[0], group[-1], group]).pl()
         for c in CHECKS[table]:
             if not c.across_subjects:
-                offending.setdefault(c.name, []).append(c.fn(df))
+                offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, group)) if c.reads else c.fn(df))
     for c in CHECKS[table]:
         if c.across_subjects:
             columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))

@@ -1,18 +1,28 @@
 """Reconciliation checks across tables: no document lost or invented between layers.
 
-Unlike the per-table checks these need several tables at once, so they are plain functions (not
-registered with `@check`) that take Polars frames and, like every check, return the offending
-rows: an empty frame means the tables reconcile. The caller reads the tables (for instance one
-subject and window at a time) and decides what a failure means.
+The comparisons are plain Polars functions of the tables' keys that, like every check, return
+the offending rows (empty: the tables reconcile). Two are registered, each with the task whose
+table completes the picture, so they run inside its publishing transaction like any hard check:
+  - bronze.quarantine (built after the other bronze tables of the same partitions): every
+    committed raw document of the rebuilt partitions is in exactly one of its bronze table and
+    the quarantine;
+  - silver.glucose_readings: every reading comes from a bronze.entries document.
+Their `reads` functions fetch the other tables' keys for one group of subjects at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import duckdb
 import polars as pl
 
+from lake.checks import check, of_subjects
+
 DOC_KEY = ["subject_id", "doc_id"]
+WINDOWED = ("entries", "treatments", "devicestatus")
+COMMITTED = "t.batch_id IN (SELECT batch_id FROM lake.meta.ingest_batches)"
+REBUILT = "EXISTS (SELECT 1 FROM _partitions p WHERE p.subject_id = t.subject_id AND p.window_day = t.window_day)"
 
 
 def document_keys(raw: pl.DataFrame) -> pl.DataFrame:
@@ -55,3 +65,60 @@ def check_silver_readings_from_bronze(silver: pl.DataFrame, bronze_entries: pl.D
     """Rows of silver.glucose_readings whose (subject_id, doc_id) is not in bronze.entries: a
     reading without a source document (a null doc_id never matches)."""
     return silver.join(bronze_entries.select(DOC_KEY).unique(), on=DOC_KEY, how="anti", maintain_order="left")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    (n,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
+                       "AND schema_name = ? AND table_name = ?", [schema, table]).fetchone()
+    return n > 0
+
+
+def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame,
+                        subjects: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions (`_partitions`)
+    of `subjects`. Raw documents are read without their text except the rare ones without _id."""
+    raw, bronze = [], []
+    where, params = f"{of_subjects(subjects)} AND {REBUILT}", [subjects[0], subjects[-1], subjects]
+    for resource in WINDOWED:
+        if _exists(con, "raw", resource):
+            keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
+                                f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {where}", params).pl()
+            unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
+                                  f"WHERE doc_id IS NULL AND {COMMITTED} AND {where}", params).pl()
+            raw.append(pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource)))
+        if _exists(con, "bronze", resource):
+            bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
+                                      f"FROM lake.bronze.{resource} t WHERE {where}", params).pl())
+    empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
+    return (pl.concat([empty, *raw], how="diagonal_relaxed"), pl.concat([empty, *bronze], how="diagonal_relaxed"),
+            quarantine.select("subject_id", "doc_id", "resource"))
+
+
+@check("bronze.quarantine", "hard", reads=raw_and_bronze_keys)
+def check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine(
+        raw_keys: pl.DataFrame, bronze_keys: pl.DataFrame, quarantine_keys: pl.DataFrame) -> pl.DataFrame:
+    """`check_raw_in_bronze_or_quarantine` resource by resource (frames with a resource column)."""
+    parts = [pl.DataFrame(schema={"resource": pl.String, "subject_id": pl.String, "doc_id": pl.String,
+                                  "in_raw": pl.Boolean, "in_bronze": pl.Boolean, "in_quarantine": pl.Boolean})]
+    resources = pl.concat([keys["resource"] for keys in (raw_keys, bronze_keys, quarantine_keys)]).unique()
+    for resource in resources.sort().to_list():
+        def of(keys: pl.DataFrame) -> pl.DataFrame:
+            return keys.filter(pl.col("resource") == resource)
+
+        bad = check_raw_in_bronze_or_quarantine(of(raw_keys), of(bronze_keys), of(quarantine_keys))
+        parts.append(bad.select(pl.lit(resource).alias("resource"), pl.all()))
+    return pl.concat(parts)
+
+
+def bronze_entry_keys(con: duckdb.DuckDBPyConnection, readings: pl.DataFrame,
+                      subjects: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the rebuilt readings, bronze.entries keys of their subjects)."""
+    bronze = con.execute(f"SELECT subject_id, doc_id FROM lake.bronze.entries t WHERE {of_subjects(subjects)}",
+                         [subjects[0], subjects[-1], subjects]).pl()
+    return readings, bronze
+
+
+@check("silver.glucose_readings", "hard", reads=bronze_entry_keys)
+def check_silver_glucose_readings_come_from_bronze_entries(readings: pl.DataFrame,
+                                                           bronze_entries: pl.DataFrame) -> pl.DataFrame:
+    return check_silver_readings_from_bronze(readings, bronze_entries)

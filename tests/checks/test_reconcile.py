@@ -9,6 +9,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from lake.checks.reconcile import (
+    check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine,
     check_raw_in_bronze_or_quarantine,
     check_silver_readings_from_bronze,
     document_keys,
@@ -58,3 +59,17 @@ def test_silver_reconciliation_flags_readings_without_a_bronze_entry():
     orphans = pl.DataFrame({"subject_id": ["s1", "s2", "s1"], "doc_id": ["a", "a", None],
                             "glucose_mg_dl": [120.0, 130.0, 140.0]})
     assert_flags_rows(check_fn, orphans, [1, 2])
+
+
+def test_the_quarantine_tasks_check_reconciles_each_resource_on_its_own():
+    # the same doc_id in two resources is two documents: typed as an entry, lost as a treatment
+    def of(resource: str, *pairs: tuple[str, str]) -> pl.DataFrame:
+        return keys(*pairs).with_columns(resource=pl.lit(resource))
+
+    raw = pl.concat([of("entries", ("s1", "a"), ("s1", "b")), of("treatments", ("s1", "a"))])
+    bronze = of("entries", ("s1", "a"))
+    quarantine = of("entries", ("s1", "b"))
+    bad = check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine(raw, bronze, quarantine)
+    assert bad.to_dicts() == [{"resource": "treatments", "subject_id": "s1", "doc_id": "a", "in_raw": True,
+                               "in_bronze": False, "in_quarantine": False}]
+    assert bad.columns[0] == "resource"

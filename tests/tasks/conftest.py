@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import luigi
 import pytest
 
 import tasks.base
@@ -25,11 +26,17 @@ def in_process_lake(lake_env, monkeypatch):
     """A fresh embedded lake with the demo sites, for task code called in this process."""
     for name, value in lake_env.items():
         monkeypatch.setenv(name, value)
-    tasks.base.settings.cache_clear()
-    tasks.base._connections.clear()
+    fresh_process_state()
     yield lake_env
-    tasks.base._connections.clear()
+    fresh_process_state()
+
+
+def fresh_process_state() -> None:
+    """Forget the settings, lake connections and task instances of an earlier lake: Luigi shares
+    one instance per parameters, and an instance remembers it was complete (LakeTask.complete)."""
     tasks.base.settings.cache_clear()
+    tasks.base._connections.clear()
+    luigi.task_register.Register.clear_instance_cache()
 
 
 def utc(day: date) -> datetime:

@@ -111,3 +111,42 @@ def iglu() -> Iterator[object]:
     utils.set_local_tz("UTC")
     yield iglu_python
     utils.local_tz = previous
+
+
+def r_right_means(gl, width: int):
+    """R's zoo::rollapply(gl, width, mean, align = "right", na.rm = TRUE), first `width` back-filled
+    as iglu's MAGE does: each window's own mean (correctly rounded), with no running sum."""
+    import statistics
+
+    import numpy as np
+
+    out = np.full(gl.size, np.nan)
+    for i in range(width - 1, gl.size):
+        window = gl[i - width + 1 : i + 1]
+        window = window[~np.isnan(window)]
+        out[i] = statistics.fmean(window) if window.size else np.nan
+    out[:width] = out[width - 1]
+    return out
+
+
+@pytest.fixture
+def iglu_r_means(iglu, monkeypatch):
+    """iglu_python with R's moving means in MAGE in place of pandas' rolling ones (the only change).
+
+    pandas' rolling mean is a running sum: where MAGE's short and long windows hold the same
+    readings (just after a gap) their difference can be ~1e-14 instead of R's exact 0, and its
+    sign makes a crossing R does not have (lake.metrics.mage; tested in tests/metrics/test_mage.py).
+    """
+    import importlib
+
+    module = importlib.import_module("iglu_python.mage")
+
+    def moving_averages(data, short_ma: int, long_ma: int):
+        data = data.copy()
+        gl = data["gl"].to_numpy(dtype=float)
+        data["MA_Short"], data["MA_Long"] = r_right_means(gl, short_ma), r_right_means(gl, long_ma)
+        data["DELTA_SHORT_LONG"] = data["MA_Short"] - data["MA_Long"]
+        return data.reset_index(drop=True)
+
+    monkeypatch.setattr(module, "_calculate_moving_averages", moving_averages)
+    return iglu

@@ -21,7 +21,19 @@ import polars as pl
 log = logging.getLogger(__name__)
 
 Severity = Literal["hard", "soft"]
-Reads = Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, list[str]], tuple[pl.DataFrame, ...]]
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """SQL condition on a table aliased `t` for the rebuilt rows of a group of subjects, with its
+    parameters: it holds for any table with the same partition keys (raw, bronze and silver share
+    subject_id and window_day), so a check across tables reads the others' matching rows."""
+
+    where: str
+    params: list
+
+
+Reads = Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, Rebuilt], tuple[pl.DataFrame, ...]]
 
 
 @dataclass(frozen=True)
@@ -33,8 +45,9 @@ class Check:
     # Columns of a check that compares subjects with each other (freshness): it sees every rebuilt
     # row at once, with only these columns and subject_id. Other checks see a group of subjects.
     across_subjects: tuple[str, ...] = ()
-    # A check across tables (reconciliation): reads(con, rebuilt rows of a group of subjects, those
-    # subjects) gives the frames `fn` takes, the other tables' rows read inside the same transaction.
+    # A check across tables (reconciliation): reads(con, rebuilt rows of a group of subjects, their
+    # Rebuilt condition) gives the frames `fn` takes, the other tables' rows read in the same
+    # transaction.
     reads: Reads | None = None
 
 
@@ -65,11 +78,22 @@ def _load_all() -> None:
     from lake.checks import bronze, gold, reconcile, silver  # noqa: F401  (registers the checks)
 
 
-def of_subjects(subjects: list[str], column: str = "t.subject_id") -> str:
-    """SQL condition (parameters: first, last, the list) for rows of `subjects`, sorted. The range
-    lets DuckLake skip files and row groups by their subject_id statistics; the list is exact."""
-    assert subjects == sorted(subjects), "subjects must be sorted"
-    return f"{column} BETWEEN ? AND ? AND list_contains(?, {column})"
+def rebuilt_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str], subjects: list[str]) -> Rebuilt:
+    """The rows of `_partitions` (keys: subject_id and the others) of `subjects`, as a condition
+    on `t`. Besides the exact match it bounds every key by its range among those partitions:
+    constants DuckLake uses to skip files and row groups by their statistics (a daily run's
+    partitions are in the newest files only)."""
+    others = [k for k in keys if k != "subject_id"]
+    bounds: list = []
+    if others:
+        bounds = list(con.execute(
+            f"SELECT {', '.join(f'min(p.{k}), max(p.{k})' for k in others)} FROM _partitions p "
+            "WHERE list_contains(?, p.subject_id)", [subjects]).fetchone())
+    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
+    where = " AND ".join(["t.subject_id BETWEEN ? AND ?", "list_contains(?, t.subject_id)",
+                          *(f't."{k}" BETWEEN ? AND ?' for k in others),
+                          f"EXISTS (SELECT 1 FROM _partitions p WHERE {match})"])
+    return Rebuilt(where, [min(subjects), max(subjects), subjects, *bounds])
 
 
 def describe(results: Sequence[tuple[Check, pl.DataFrame]], limit: int = 5) -> str:
@@ -91,6 +115,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
     schema, name = table.split(".")
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
     rebuilt = f'lake."{schema}"."{name}" t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})'
+    target = f'lake."{schema}"."{name}" t'
     # Rebuilt rows a group of subjects at a time: one frame of a whole subject-year table took
     # gigabytes. Checks within a subject (keys, values) find the same rows group by group.
     groups: list[list[str]] = [[]]
@@ -103,10 +128,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         size += n
     offending: dict[str, list[pl.DataFrame]] = {}
     for group in groups:
-        df = con.execute(f"SELECT * FROM {rebuilt} AND {of_subjects(group)}", [group[0], group[-1], group]).pl()
+        rows = rebuilt_rows(con, keys, group)
+        df = con.execute(f"SELECT * FROM {target} WHERE {rows.where}", rows.params).pl()
         for c in CHECKS[table]:
             if not c.across_subjects:
-                offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, group)) if c.reads else c.fn(df))
+                offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, rows)) if c.reads else c.fn(df))
     for c in CHECKS[table]:
         if c.across_subjects:
             columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))

@@ -17,12 +17,11 @@ import hashlib
 import duckdb
 import polars as pl
 
-from lake.checks import check, of_subjects
+from lake.checks import Rebuilt, check
 
 DOC_KEY = ["subject_id", "doc_id"]
 WINDOWED = ("entries", "treatments", "devicestatus")
 COMMITTED = "t.batch_id IN (SELECT batch_id FROM lake.meta.ingest_batches)"
-REBUILT = "EXISTS (SELECT 1 FROM _partitions p WHERE p.subject_id = t.subject_id AND p.window_day = t.window_day)"
 
 
 def document_keys(raw: pl.DataFrame) -> pl.DataFrame:
@@ -74,21 +73,20 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame,
-                        subjects: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions (`_partitions`)
-    of `subjects`. Raw documents are read without their text except the rare ones without _id."""
+                        rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions of a group of
+    subjects. Raw documents are read without their text except the rare ones without _id."""
     raw, bronze = [], []
-    where, params = f"{of_subjects(subjects)} AND {REBUILT}", [subjects[0], subjects[-1], subjects]
     for resource in WINDOWED:
         if _exists(con, "raw", resource):
             keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
-                                f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {where}", params).pl()
+                                f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
-                                  f"WHERE doc_id IS NULL AND {COMMITTED} AND {where}", params).pl()
+                                  f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             raw.append(pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource)))
         if _exists(con, "bronze", resource):
             bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
-                                      f"FROM lake.bronze.{resource} t WHERE {where}", params).pl())
+                                      f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl())
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
     return (pl.concat([empty, *raw], how="diagonal_relaxed"), pl.concat([empty, *bronze], how="diagonal_relaxed"),
             quarantine.select("subject_id", "doc_id", "resource"))
@@ -111,10 +109,11 @@ def check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine(
 
 
 def bronze_entry_keys(con: duckdb.DuckDBPyConnection, readings: pl.DataFrame,
-                      subjects: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(the rebuilt readings, bronze.entries keys of their subjects)."""
-    bronze = con.execute(f"SELECT subject_id, doc_id FROM lake.bronze.entries t WHERE {of_subjects(subjects)}",
-                         [subjects[0], subjects[-1], subjects]).pl()
+                      rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the rebuilt readings, bronze.entries keys of the same partitions: a reading keeps the
+    window day of its document)."""
+    bronze = con.execute(f"SELECT subject_id, doc_id FROM lake.bronze.entries t WHERE {rows.where}",
+                         rows.params).pl()
     return readings, bronze
 
 

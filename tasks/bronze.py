@@ -68,9 +68,14 @@ class BuildBronzeQuarantine(BronzeTask):
         return [ingest_for(self), *(cls(start=self.start, end=self.end) for cls in self.typed_by.values())]
 
     def build(self, stale):
-        bronze = {r: self.read(cls.table).semi_join(self.partition_filter(stale), ["subject_id", "window_day"])
-                  for r, cls in self.typed_by.items()}
-        return quarantine({r: self.raw(r, stale) for r in self.typed_by}, self.batches(), bronze)
+        return quarantine({r: self.raw(r, stale) for r in self.typed_by}, self.batches(),
+                          {r: self.typed(cls.table, stale) for r, cls in self.typed_by.items()})
+
+    def typed(self, table: str, stale: list[Partition]) -> ir.Table:
+        if not catalog.table_exists(self.lake, table):  # nothing typed (yet): every raw row is typed again
+            return ibis.memtable(pa.table({"subject_id": pa.array([], pa.string()),
+                                           "doc_id": pa.array([], pa.string())}))
+        return self.read(table).semi_join(self.partition_filter(stale), ["subject_id", "window_day"])
 
 
 TASKS = [BuildBronzeEntries, BuildBronzeTreatments, BuildBronzeDevicestatus, BuildBronzeQuarantine]

@@ -361,12 +361,18 @@ def table_exists(backend: Backend, name: str) -> bool:
     seen = backend.__dict__.setdefault("_lake_tables_seen", set())
     if name in seen:
         return True
+    if has_table(raw_connection(backend), name):
+        seen.add(name)
+        return True
+    return False
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `<schema>.<table>` exists, as `con` sees it (inside a transaction: its snapshot)."""
     schema, _, tname = name.partition(".")
-    (n,) = raw_connection(backend).execute(
+    (n,) = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
         "AND table_name = ?", [LAKE, schema, tname]).fetchone()
-    if n:
-        seen.add(name)
     return n > 0
 
 

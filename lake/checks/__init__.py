@@ -113,8 +113,6 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
     if not CHECKS.get(table):
         return
     schema, name = table.split(".")
-    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    rebuilt = f'lake."{schema}"."{name}" t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})'
     target = f'lake."{schema}"."{name}" t'
     # Rebuilt rows a group of subjects at a time: one frame of a whole subject-year table took
     # gigabytes. Checks within a subject (keys, values) find the same rows group by group.
@@ -133,10 +131,13 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         for c in CHECKS[table]:
             if not c.across_subjects:
                 offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, rows)) if c.reads else c.fn(df))
-    for c in CHECKS[table]:
-        if c.across_subjects:
+    across = [c for c in CHECKS[table] if c.across_subjects]
+    if across:
+        everyone = rebuilt_rows(con, keys, [subject for group in groups for subject in group])
+        for c in across:
             columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))
-            offending[c.name] = [c.fn(con.execute(f"SELECT {columns} FROM {rebuilt}").pl())]
+            offending[c.name] = [c.fn(con.execute(f"SELECT {columns} FROM {target} WHERE {everyone.where}",
+                                                  everyone.params).pl())]
     results = [(c, pl.concat(offending[c.name], how="diagonal_relaxed")) for c in CHECKS[table]]
     record(con, results, task_id)
     soft = [(c, bad) for c, bad in results if bad.height and c.severity == "soft"]

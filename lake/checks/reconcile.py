@@ -17,10 +17,11 @@ import hashlib
 import duckdb
 import polars as pl
 
+from lake import catalog
 from lake.checks import Rebuilt, check
+from lake.sources import WINDOWED
 
 DOC_KEY = ["subject_id", "doc_id"]
-WINDOWED = ("entries", "treatments", "devicestatus")
 COMMITTED = "t.batch_id IN (SELECT batch_id FROM lake.meta.ingest_batches)"
 
 
@@ -66,25 +67,19 @@ def check_silver_readings_from_bronze(silver: pl.DataFrame, bronze_entries: pl.D
     return silver.join(bronze_entries.select(DOC_KEY).unique(), on=DOC_KEY, how="anti", maintain_order="left")
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    (n,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
-                       "AND schema_name = ? AND table_name = ?", [schema, table]).fetchone()
-    return n > 0
-
-
 def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame,
                         rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions of a group of
     subjects. Raw documents are read without their text except the rare ones without _id."""
     raw, bronze = [], []
     for resource in WINDOWED:
-        if _exists(con, "raw", resource):
+        if catalog.has_table(con, f"raw.{resource}"):
             keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
                                 f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
                                   f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             raw.append(pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource)))
-        if _exists(con, "bronze", resource):
+        if catalog.has_table(con, f"bronze.{resource}"):
             bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
                                       f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl())
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})

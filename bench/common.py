@@ -17,8 +17,11 @@ from pathlib import Path
 
 import orjson
 import psutil
+import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from lake.ingest import day_bounds_ms
+from lake.sources import WINDOWED, Document
 from lake.sources.simulated import SimulatedSource
 
 # A fixed past period: the simulated sites are deterministic, so every run sees the same documents.
@@ -66,6 +69,63 @@ def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: P
                 f.close()
     done.write_bytes(orjson.dumps(counts))
     return counts
+
+
+def write_prepared(sources: list[SimulatedSource], day_list: list[date], folder: Path) -> float:
+    """Every document of `sources` over `day_list` as each site serves it (`serialized`), one Arrow
+    IPC file per subject with a record batch per (resource, day), for `PreparedSite`. Returns the
+    seconds the simulated sites took to make them. Files written earlier for the same subjects and
+    days (same work dir) are reused."""
+    done = folder / f"prepared-{len(sources)}x{day_list[0]}+{len(day_list)}.json"
+    if done.exists():
+        return orjson.loads(done.read_bytes())["generation_seconds"]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds = 0.0
+    for source in sources:
+        with ipc.new_file(folder / f"{source.subject}.arrow", PREPARED_SCHEMA) as writer:
+            for resource in WINDOWED:
+                for day in day_list:
+                    started = time.perf_counter()
+                    batch = source.serialized(resource, *day_bounds_ms(day))
+                    seconds += time.perf_counter() - started
+                    writer.write_table(batch.cast(PREPARED_SCHEMA), max_chunksize=1 << 30)
+    done.write_bytes(orjson.dumps({"generation_seconds": seconds, "days": [d.isoformat() for d in day_list]}))
+    return seconds
+
+
+PREPARED_SCHEMA = pa.schema([("doc_id", pa.string()), ("document", pa.string())])
+
+
+class PreparedSite:
+    """A simulated site whose documents were made beforehand (`write_prepared`): serving a window
+    reads that day's record batch from disk, like a server that has its responses ready, so the
+    timed side pays for reading the documents but not for making them (as the baseline, which
+    reads NDJSON written beforehand). Only whole UTC days of the prepared days can be asked for."""
+
+    def __init__(self, source: SimulatedSource, day_list: list[date], folder: Path) -> None:
+        self.subject = source.subject
+        self._profiles = source.profiles()
+        self._path = folder / f"{source.subject}.arrow"
+        self._reader: ipc.RecordBatchFileReader | None = None
+        # Batches were written resource by resource, day by day.
+        self._index = {(resource, day_bounds_ms(day)): i
+                       for i, (resource, day) in enumerate((r, d) for r in WINDOWED for d in day_list)}
+
+    def __repr__(self) -> str:
+        return f"PreparedSite({self.subject!r})"
+
+    def verify(self) -> None:
+        pass
+
+    def profiles(self) -> list[Document]:
+        return self._profiles
+
+    def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
+        if self._reader is None:
+            # Read, not memory-mapped: mapped pages would stay in the process's resident memory.
+            self._reader = ipc.open_file(pa.OSFile(str(self._path)))
+        return pa.Table.from_batches([self._reader.get_batch(self._index[collection, (start_ms, end_ms)])])
 
 
 @dataclass

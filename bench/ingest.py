@@ -10,9 +10,10 @@ beforehand, not timed), `CREATE TABLE ... AS SELECT` in one statement per resour
 Ours is what each IngestNightscout task runs (lake.ingest.ingest, `subjects_per_task` subjects per
 batch): each subject-day's documents to raw rows with their content hash, one dlt run per batch,
 one commit. It is timed twice:
-  - documents ready: each batch's documents are generated before its clock starts, as the
-    reference's are, so both sides time loading the same documents and nothing else (a live
-    site's server, not the ingestion, spends the time making its documents);
+  - documents ready: the documents were made before the clock starts, as the reference's are,
+    and each site's day is read from an Arrow file (bench.common.PreparedSite), so both sides time
+    loading the same documents and nothing else (a live site's server, not the ingestion, spends
+    the time making its documents);
   - end to end: the simulated sites generate the documents while they are read, as in a demo run.
 """
 
@@ -22,50 +23,27 @@ import argparse
 import logging
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
-
 from bench.common import (
-    Measured, days, env_for, fresh_home, measure, print_row, python_info, subjects, write_ndjson,
+    Measured, PreparedSite, days, env_for, fresh_home, measure, print_row, python_info, subjects, write_ndjson,
+    write_prepared,
 )
 from lake import catalog, ingest
 from lake.config import Settings
-from lake.sources import WINDOWED, Document
-from lake.sources.simulated import SimulatedSource
-
-
-class ReadySite:
-    """A simulated site whose documents for `day_list` were all generated when it was made:
-    reading it costs nothing, like reading a file written beforehand."""
-
-    def __init__(self, source: SimulatedSource, day_list: list[date]) -> None:
-        self.subject = source.subject
-        self._profiles = source.profiles()
-        self._windows = {}
-        for day in day_list:
-            start, end = ingest.day_bounds_ms(day)
-            for collection in WINDOWED:
-                self._windows[collection, start, end] = source.serialized(collection, start, end)
-
-    def verify(self) -> None:
-        pass
-
-    def profiles(self) -> list[Document]:
-        return self._profiles
-
-    def serialized(self, collection: str, start_ms: int, end_ms: int) -> pa.Table:
-        return self._windows[collection, start_ms, end_ms]
+from lake.sources import WINDOWED
 
 
 def ours(root: Path, n_subjects: int, n_days: int, per_task: int, *, ready: bool) -> tuple[int, Measured]:
     settings = Settings.from_env(env_for(fresh_home(root, "ours-ready" if ready else "ours")))
     lake = catalog.connect(settings)
     sources, day_list = subjects(n_subjects), days(n_days)
+    if ready:
+        write_prepared(sources, day_list, root / "prepared")
     total, seconds, peak_mb = 0, 0.0, 0.0
     for i in range(0, len(sources), per_task):
-        group = [ReadySite(s, day_list) for s in sources[i:i + per_task]] if ready else sources[i:i + per_task]
+        group = ([PreparedSite(s, day_list, root / "prepared") for s in sources[i:i + per_task]] if ready
+                 else sources[i:i + per_task])
         with measure() as m:
             batch = ingest.ingest(settings, lake, group, day_list)
         total += sum(batch.total(r) for r in WINDOWED)
@@ -103,9 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     root = args.workdir or Path(tempfile.mkdtemp(prefix="lake-bench-"))
     print(f"ingestion: {args.subjects} subjects x {args.days} days   ({python_info()}, work dir {root})")
-    print(f"  ({args.per_task} subjects per ingestion batch; ours: peak memory includes the ready documents)")
+    print(f"  ({args.per_task} subjects per ingestion batch)")
     ref_docs, ref = reference(root, args.subjects, args.days)
-    # End to end first: the ready documents would stay in the process's peak memory.
     our_docs, our = ours(root, args.subjects, args.days, args.per_task, ready=False)
     ready_docs, ready = ours(root, args.subjects, args.days, args.per_task, ready=True)
     assert ref_docs == ready_docs == our_docs, (ref_docs, ready_docs, our_docs)

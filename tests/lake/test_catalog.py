@@ -4,10 +4,12 @@ concurrent commits all land, and the DuckDB-file catalog explains its single-pro
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import ibis
+import pyarrow as pa
 import pytest
 
 from lake import catalog
@@ -91,6 +93,28 @@ def test_a_failed_publication_leaves_neither_table_nor_marker(lake):
                               marker=catalog.Marker("Never", "Never", "{}"), also=fail)
     assert not catalog.table_exists(lake, "silver.never")
     assert not catalog.marker_exists(lake, "Never")
+
+
+def test_replace_partitions_writes_rows_sorted_by_the_partition_keys(lake):
+    """Rows come out of a query in any order; the data files hold them sorted by (subject_id,
+    day), so a reader of some subjects skips the others' row groups by their statistics."""
+    shuffled = [(f"s{n % 3}", date(2024, 1, 1 + n % 5), n) for n in range(60)]
+    rows = ibis.memtable(pa.table({"subject_id": [r[0] for r in shuffled], "day": [r[1] for r in shuffled],
+                                   "n": [r[2] for r in shuffled]}))
+    everything = pa.table({"subject_id": [f"s{n % 3}" for n in range(15)],
+                           "day": [date(2024, 1, 1 + n % 5) for n in range(15)]})
+    con = catalog.raw_connection(lake)
+
+    def written() -> list[list[tuple]]:
+        files = con.execute("SELECT data_file FROM ducklake_list_files('lake', 'sorted_rows', schema => 'silver') "
+                            "ORDER BY data_file").fetchall()
+        return [con.execute("SELECT subject_id, day FROM read_parquet(?)", [f]).fetchall() for (f,) in files]
+
+    for _ in range(2):  # created, then rebuilt
+        catalog.replace_partitions(lake, "silver.sorted_rows", rows, keys=["subject_id", "day"], partitions=everything)
+    files = written()
+    assert len(files) == 1 and len(files[0]) == 60  # the first file's rows were deleted, not kept
+    assert files[0] == sorted(files[0])
 
 
 def test_read_only_connection_refuses_writes(lake, lake_env):

@@ -123,3 +123,24 @@ def test_a_document_whose_latest_copy_cannot_be_typed_is_quarantined_with_that_c
     q = quarantine({"entries": raw}, committed, {"entries": bronze})
     assert rows(duck, q, "doc_id", "batch_id", "reject_reason") == [
         ("x", "b2", "no usable timestamp (date, sysTime, dateString)")]
+
+
+def test_treatments_fall_back_to_timestamp_then_date_only_when_created_at_gives_no_time(duck):
+    raw = raw_table([
+        {"_id": "ca", "eventType": "Note", "created_at": "2024-03-01T12:00:00Z", "timestamp": ms("2024-03-02")},
+        {"_id": "ts_ms", "eventType": "Note", "created_at": "garbage", "timestamp": ms("2024-03-01T12:01:00"),
+         "date": ms("2024-03-02")},
+        {"_id": "ts_text", "eventType": "Note", "timestamp": "2024-03-01T12:02:00Z", "date": ms("2024-03-02")},
+        {"_id": "date_s", "eventType": "Note", "timestamp": 0, "date": ms("2024-03-01T12:03:00") / 1000},
+    ])
+    got = sorted(rows(duck, treatments(raw, batches("b1")), "doc_id", "created_ts"))
+    assert got == [("ca", datetime(2024, 3, 1, 12, 0)), ("date_s", datetime(2024, 3, 1, 12, 3)),
+                   ("ts_ms", datetime(2024, 3, 1, 12, 1)), ("ts_text", datetime(2024, 3, 1, 12, 2))]
+
+
+def test_a_plausible_date_wins_over_text_and_a_document_with_leading_whitespace_is_still_an_object(duck):
+    raw = raw_table([{"_id": "w", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00"),
+                      "sysTime": "garbage", "dateString": "2024-03-01T11:00:00Z"}])
+    raw = raw.mutate(document="\n  " + raw.document)
+    assert rows(duck, entries(raw, batches("b1")), "doc_id", "reading_ts", "ts_source") == [
+        ("w", datetime(2024, 3, 1, 10, 0), "date")]

@@ -58,8 +58,14 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
         "date", "sysTime", "dateString", "type", "sgv", "mbg", "direction", "trend", "noise", "device", "utcOffset"])
     doc = t.document
     date_value = f.number("date")
-    sys_ts, string_ts = utc_from_text(f.text("sysTime")), utc_from_text(f.text("dateString"))
-    scale = epoch_scale(date_value)
+    t = t.mutate(date_ms=date_value, _scale=epoch_scale(date_value))
+    # The text fallbacks are parsed only where they decide the time: each is a column of its own,
+    # a CASE that DuckDB evaluates only on the rows it selects. Written inline in both reading_ts
+    # and ts_source, DuckDB hoisted each parse out as a common subexpression and parsed sysTime
+    # and dateString on every row, though nearly every document has a plausible `date`.
+    t = t.mutate(_sys_ts=ibis.ifelse(t._scale.isnull(), utc_from_text(f.text("sysTime")), ibis.null("timestamp")))
+    t = t.mutate(_string_ts=ibis.ifelse(t._scale.isnull() & t._sys_ts.isnull(),
+                                        utc_from_text(f.text("dateString")), ibis.null("timestamp")))
     t = t.mutate(
         entry_type=f.text("type"),
         sgv_mg_dl=f.number("sgv"),
@@ -68,15 +74,14 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
         trend=f.number("trend").cast("int32"),
         noise=f.number("noise").cast("int32"),
         device=f.text("device"),
-        date_ms=date_value,
         utc_offset_min=f.number("utcOffset").cast("int32"),
-        reading_ts=ibis.coalesce(utc_from_epoch(date_value), sys_ts, string_ts),
+        reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts),
         ts_source=ibis.cases(
-            (scale == "ms", "date"), (scale == "s", "date_seconds"),
-            (sys_ts.notnull(), "sysTime"), (string_ts.notnull(), "dateString"),
+            (t._scale == "ms", "date"), (t._scale == "s", "date_seconds"),
+            (t._sys_ts.notnull(), "sysTime"), (t._string_ts.notnull(), "dateString"),
             else_=ibis.null("string")),
     )
-    t = t.drop(FIELDS_COLUMN)
+    t = t.drop("_scale", "_sys_ts", "_string_ts", FIELDS_COLUMN)
     return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.reading_ts.isnull(), "no usable timestamp (date, sysTime, dateString)"),
@@ -90,11 +95,14 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
         "created_at", "timestamp", "date", "eventType", "utcOffset", "insulin", "carbs", "protein", "fat",
         "duration", "absolute", "percent", "glucose", "units", "enteredBy", "notes"])
     doc = t.document
-    created = ibis.coalesce(utc_from_text(f.text("created_at")), utc_from_epoch(f.number("timestamp")),
-                            utc_from_text(f.text("timestamp")), utc_from_epoch(f.number("date")))
+    # The fallbacks are read only where created_at gives no time (a CASE, see typed_entries):
+    # inline, DuckDB worked out both epoch scales on every row.
+    t = t.mutate(_created_at_ts=utc_from_text(f.text("created_at")))
+    fallback = ibis.coalesce(utc_from_epoch(f.number("timestamp")), utc_from_text(f.text("timestamp")),
+                             utc_from_epoch(f.number("date")))
     t = t.mutate(
         event_type=f.text("eventType"),
-        created_ts=created,
+        created_ts=ibis.ifelse(t._created_at_ts.isnull(), fallback, t._created_at_ts),
         utc_offset_min=f.number("utcOffset").cast("int32"),
         insulin_units=f.number("insulin"),
         carbs_g=f.number("carbs"),
@@ -108,7 +116,7 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
         entered_by=f.text("enteredBy"),
         notes=f.text("notes"),
     )
-    t = t.drop(FIELDS_COLUMN)
+    t = t.drop("_created_at_ts", FIELDS_COLUMN)
     return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at, timestamp, date)"),

@@ -450,20 +450,15 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
     sql = backend.compile(expr)
     target = qualified(table)
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    sorted_by = ", ".join(f'"{k}"' for k in keys)
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
         con.register("_partitions", partitions)
         try:
             if not table_exists(backend, table):
-                # Sorted by its partition keys as DuckLake writes it: every reader of a few
-                # subjects (the checks, a notebook, the next layer) then skips the other
-                # subjects' row groups by their statistics instead of scanning the whole table.
-                con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) LIMIT 0")
-                con.execute(f"ALTER TABLE {target} SET SORTED BY ({sorted_by})")
+                con.execute(f"CREATE TABLE {target} AS {sql}")
             else:
                 con.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})")
-            con.execute(f"INSERT INTO {target} BY NAME {sql}")
+                con.execute(f"INSERT INTO {target} BY NAME {sql}")
             if built is not None and built.num_rows:
                 con.register("_built", built)
                 con.execute(f"INSERT INTO {qualified('meta.built_partitions')} "

@@ -91,12 +91,18 @@ def _right_mean(gl: np.ndarray, width: int) -> np.ndarray:
     a gap) have exactly equal means, so MA_short - MA_long is exactly 0 there, as in R: numpy's
     pairwise nanmean left a difference of about 1e-14 whose sign made crossings R does not see.
     """
-    windows = np.lib.stride_tricks.sliding_window_view(gl, width)
-    present = ~np.isnan(windows)
-    sums = np.cumsum(np.where(present, windows, 0.0), axis=1)[:, -1]
+    present = ~np.isnan(gl)
+    filled = np.where(present, gl, 0.0)
+    n = gl.size - width + 1
+    # Every window at once, one position at a time: the same additions in the same order as a
+    # cumulative sum along each window, without a (windows x width) matrix.
+    sums, counts = filled[:n].copy(), present[:n].astype(np.int64)
+    for k in range(1, width):
+        sums += filled[k : k + n]
+        counts += present[k : k + n]
     with warnings.catch_warnings():  # an all-missing window is NaN, as in R
         warnings.simplefilter("ignore", RuntimeWarning)
-        means = sums / present.sum(axis=1)
+        means = sums / counts
     out = np.concatenate((np.full(width - 1, np.nan), means))
     out[:width] = out[width - 1]
     return out

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import polars as pl
 
-from .grid import Grid, true_runs
+from .grid import Grid
 
 DURATION_MIN = 15
 EXTENDED_MIN = 120
@@ -65,52 +65,53 @@ def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, lengths, flags[starts]
 
 
-def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: float) -> list[tuple[int, int]]:
-    """(first, last) index of each episode in one gap-free segment (R iglu `event_class`).
+def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: float,
+                   present: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """(first, last) index of each episode (R iglu `event_class`), over every segment at once.
 
     Args:
-        in_condition: whether each grid point of the segment is hypo/hyper.
+        in_condition: whether each grid point is hypo/hyper.
         min_points: an in-condition run at least this long starts an episode.
         end_points: an out-of-condition run at least this long ends it.
+        present: which grid points have glucose (default: all, one segment). Segments are the
+            runs of present points; the end of a segment ends any episode open in it.
     """
     if in_condition.size == 0:
         return []
-    starts, lengths, values = _runs(in_condition)
-    episode_starts = starts[values & (lengths >= min_points)]
-    # a segment's end closes any open episode: it acts as an end run starting past the last point
-    end_runs = np.append(starts[~values & (lengths >= end_points)], in_condition.size)
-    bounds: dict[int, int] = {}
-    for start in episode_starts.tolist():
-        last = int(end_runs[end_runs > start].min()) - 1
-        bounds.setdefault(last, start)  # starts before the same end merge into the first one
-    return [(start, last) for last, start in bounds.items()]
+    state = in_condition.astype(np.int8)  # 1 in condition, 0 out, -1 missing
+    if present is not None:
+        state[~present] = -1
+    starts, lengths, values = _runs(state)
+    episode_starts = starts[(values == 1) & (lengths >= min_points)]
+    # What ends an episode: a long enough run out of the condition, or the end of its segment
+    # (the start of a gap, or the end of the grid), as if an end run started past its last point.
+    ends = np.sort(np.concatenate((starts[(values == 0) & (lengths >= end_points)], starts[values == -1],
+                                   [state.size])))
+    lasts = ends[np.searchsorted(ends, episode_starts, side="right")] - 1
+    # Starts before the same end merge into the first one.
+    lasts, first_start = np.unique(lasts, return_index=True)
+    return list(zip(episode_starts[first_start].tolist(), lasts.tolist(), strict=True))
 
 
 def find_episodes(grid: Grid) -> pl.DataFrame:
     """All episodes of one subject's grid, one row each (columns of `EPISODE_SCHEMA`)."""
     gl, dt0 = grid.flat, grid.dt0
-    times = grid.times().astype("datetime64[us]").tolist()  # datetime.datetime for polars
-    seg_starts, seg_stops = true_runs(~np.isnan(gl))  # segments: runs of grid points with data
+    present = ~np.isnan(gl)  # segments: runs of grid points with data
     dur_points = math.ceil(DURATION_MIN / dt0)
-    rows = []
+    found = []  # (kind, level, first, last)
     for kind, level, threshold in LEVELS:
         # R compares the run length with 120/dt0 + 1 without rounding
         min_points = EXTENDED_MIN / dt0 + 1 if level == "extended" else dur_points
-        for seg_start, seg_stop in zip(seg_starts, seg_stops, strict=True):
-            seg = gl[seg_start:seg_stop]
-            in_condition = seg < threshold if kind == "hypo" else seg > threshold
-            for first, last in episode_bounds(in_condition, min_points, dur_points):
-                rows.append(
-                    (
-                        kind,
-                        level,
-                        times[seg_start + first],
-                        times[seg_start + last],
-                        float((last - first + 1) * dt0),
-                        float(seg[first : last + 1].mean()),
-                    )
-                )
-    return pl.DataFrame(rows, schema=EPISODE_SCHEMA, orient="row").sort("kind", "level", "start_local_ts")
+        in_condition = gl < threshold if kind == "hypo" else gl > threshold
+        found += [(kind, level, first, last)
+                  for first, last in episode_bounds(in_condition, min_points, dur_points, present)]
+    times = grid.times().astype("datetime64[us]")
+    firsts, lasts = np.array([e[2] for e in found], dtype=np.int64), np.array([e[3] for e in found], dtype=np.int64)
+    rows = zip([e[0] for e in found], [e[1] for e in found],
+               times[firsts].tolist(), times[lasts].tolist(),  # datetime.datetime for polars
+               ((lasts - firsts + 1) * dt0).astype(np.float64).tolist(),
+               [float(gl[first : last + 1].mean()) for _, _, first, last in found], strict=True)
+    return pl.DataFrame(list(rows), schema=EPISODE_SCHEMA, orient="row").sort("kind", "level", "start_local_ts")
 
 
 def episode_counts(episodes: pl.DataFrame) -> dict[str, int]:

@@ -34,6 +34,17 @@ def test_an_episode_starts_after_15_minutes_in_condition():
     assert hypo_l1([OK, LOW, LOW, LOW, OK, OK, OK]) == [(1, 3)]
 
 
+def test_missing_points_split_the_grid_into_segments_each_ending_its_episodes():
+    # an episode open when its segment ends stops at the segment's last point; a run in
+    # condition on the other side of the gap is a new episode, even though it is not 15 min
+    # after the first ended
+    in_condition = np.array([True] * 4 + [False] + [True] * 3 + [False, True, True])
+    present = np.array([True] * 4 + [False] + [True] * 3 + [True, True, True])
+    assert episode_bounds(in_condition, min_points=3, end_points=3, present=present) == [(0, 3), (5, 10)]
+    present[8] = False
+    assert episode_bounds(in_condition, min_points=3, end_points=3, present=present) == [(0, 3), (5, 7)]
+
+
 def test_an_episode_ends_before_15_minutes_out_of_condition():
     assert hypo_l1([LOW] * 4 + [OK] * 3 + [LOW] * 3) == [(0, 3), (7, 9)]
 

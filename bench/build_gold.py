@@ -37,6 +37,7 @@ from bench.common import (
     env_for,
     fresh_home,
     measure,
+    prepared_folder,
     print_row,
     python_info,
     subjects,
@@ -101,11 +102,11 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
     import tasks.tables
 
     tasks.base.settings.cache_clear()
-    # UTC days one either side of the local days, as ingestion fetches them, plus the new day.
+    # The UTC days ingestion fetches for the local days (two either side), plus the new day.
     day_list = days(n_days + 1)
     fetched = [day_list[0] - timedelta(2), day_list[0] - timedelta(1), *day_list, day_list[-1] + timedelta(1),
                day_list[-1] + timedelta(2)]
-    folder = root / "prepared"
+    folder = prepared_folder(root, fetched)
     generation = write_prepared(subjects(n_subjects), fetched, folder)
     print(f"  (the simulated sites made ours' documents in {generation:.1f} s, before the clock started)")
     sources = [PreparedSite(source, fetched, folder) for source in subjects(n_subjects)]

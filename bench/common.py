@@ -71,12 +71,17 @@ def write_ndjson(sources: list[SimulatedSource], day_list: list[date], folder: P
     return counts
 
 
+def prepared_folder(root: Path, day_list: list[date]) -> Path:
+    """Where `write_prepared` keeps the documents of `day_list` (one folder per list of days)."""
+    return root / "prepared" / f"{day_list[0]}+{len(day_list)}"
+
+
 def write_prepared(sources: list[SimulatedSource], day_list: list[date], folder: Path) -> float:
     """Every document of `sources` over `day_list` as each site serves it (`serialized`), one Arrow
     IPC file per subject with a record batch per (resource, day), for `PreparedSite`. Returns the
     seconds the simulated sites took to make them. Files written earlier for the same subjects and
-    days (same work dir) are reused."""
-    done = folder / f"prepared-{len(sources)}x{day_list[0]}+{len(day_list)}.json"
+    days (same folder) are reused."""
+    done = folder / f"prepared-{len(sources)}.json"
     if done.exists():
         return orjson.loads(done.read_bytes())["generation_seconds"]
     shutil.rmtree(folder, ignore_errors=True)

@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 
 from bench.common import (
-    Measured, PreparedSite, days, env_for, fresh_home, measure, print_row, python_info, subjects, write_ndjson,
-    write_prepared,
+    Measured, PreparedSite, days, env_for, fresh_home, measure, prepared_folder, print_row, python_info, subjects,
+    write_ndjson, write_prepared,
 )
 from lake import catalog, ingest
 from lake.config import Settings
@@ -39,10 +39,10 @@ def ours(root: Path, n_subjects: int, n_days: int, per_task: int, *, ready: bool
     lake = catalog.connect(settings)
     sources, day_list = subjects(n_subjects), days(n_days)
     if ready:
-        write_prepared(sources, day_list, root / "prepared")
+        write_prepared(sources, day_list, prepared_folder(root, day_list))
     total, seconds, peak_mb = 0, 0.0, 0.0
     for i in range(0, len(sources), per_task):
-        group = ([PreparedSite(s, day_list, root / "prepared") for s in sources[i:i + per_task]] if ready
+        group = ([PreparedSite(s, day_list, prepared_folder(root, day_list)) for s in sources[i:i + per_task]] if ready
                  else sources[i:i + per_task])
         with measure() as m:
             batch = ingest.ingest(settings, lake, group, day_list)

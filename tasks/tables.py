@@ -63,9 +63,15 @@ class TableTask(PeriodTask):
         return lineage.days(self.start - timedelta(self.margin), self.end + timedelta(self.margin))
 
     def partitions(self) -> list[lineage.Partition]:
-        if self.day_column is None:
-            return lineage.period_partitions(self.subjects(), self.start, self.end, self.reach)
-        return lineage.day_partitions(self.subjects(), self.part_days(), self.reach)
+        # Made once per task instance (its subjects and days do not change while it lives):
+        # Luigi asks for completion again and again, and lineage's memo then compares the very
+        # same partitions instead of equal ones field by field.
+        if not hasattr(self, "_partitions"):
+            if self.day_column is None:
+                self._partitions = lineage.period_partitions(self.subjects(), self.start, self.end, self.reach)
+            else:
+                self._partitions = lineage.day_partitions(self.subjects(), self.part_days(), self.reach)
+        return self._partitions
 
     def stale(self) -> dict[lineage.Partition, str]:
         return lineage.stale(self.lake, self.table, self.version, self.partitions())

@@ -44,7 +44,7 @@ from bench.common import (
     write_ndjson,
     write_prepared,
 )
-from lake import catalog
+from lake import catalog, lineage
 from lake.config import Settings
 
 BASELINE_DAILY = """
@@ -104,12 +104,12 @@ def build_gold(root: Path, n_subjects: int, n_days: int):
     tasks.base.settings.cache_clear()
     # The UTC days ingestion fetches for the local days (two either side), plus the new day.
     day_list = days(n_days + 1)
-    fetched = [day_list[0] - timedelta(2), day_list[0] - timedelta(1), *day_list, day_list[-1] + timedelta(1),
-               day_list[-1] + timedelta(2)]
+    fetched = lineage.days(day_list[0] - timedelta(2), day_list[-1] + timedelta(2))
     folder = prepared_folder(root, fetched)
-    generation = write_prepared(subjects(n_subjects), fetched, folder)
+    simulated = subjects(n_subjects)
+    generation = write_prepared(simulated, fetched, folder)
     print(f"  (the simulated sites made ours' documents in {generation:.1f} s, before the clock started)")
-    sources = [PreparedSite(source, fetched, folder) for source in subjects(n_subjects)]
+    sources = [PreparedSite(source, fetched, folder) for source in simulated]
     tasks.ingest.sources_for = tasks.tables.sources_for = lambda settings: sources
     start, end = day_list[0], day_list[-2]
 

@@ -95,7 +95,7 @@ def write_prepared(sources: list[SimulatedSource], day_list: list[date], folder:
                     batch = source.serialized(resource, *day_bounds_ms(day))
                     seconds += time.perf_counter() - started
                     writer.write_table(batch.cast(PREPARED_SCHEMA), max_chunksize=1 << 30)
-    done.write_bytes(orjson.dumps({"generation_seconds": seconds, "days": [d.isoformat() for d in day_list]}))
+    done.write_bytes(orjson.dumps({"generation_seconds": seconds}))
     return seconds
 
 

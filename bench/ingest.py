@@ -38,11 +38,12 @@ def ours(root: Path, n_subjects: int, n_days: int, per_task: int, *, ready: bool
     settings = Settings.from_env(env_for(fresh_home(root, "ours-ready" if ready else "ours")))
     lake = catalog.connect(settings)
     sources, day_list = subjects(n_subjects), days(n_days)
+    folder = prepared_folder(root, day_list)
     if ready:
-        write_prepared(sources, day_list, prepared_folder(root, day_list))
+        write_prepared(sources, day_list, folder)
     total, seconds, peak_mb = 0, 0.0, 0.0
     for i in range(0, len(sources), per_task):
-        group = ([PreparedSite(s, day_list, prepared_folder(root, day_list)) for s in sources[i:i + per_task]] if ready
+        group = ([PreparedSite(s, day_list, folder) for s in sources[i:i + per_task]] if ready
                  else sources[i:i + per_task])
         with measure() as m:
             batch = ingest.ingest(settings, lake, group, day_list)

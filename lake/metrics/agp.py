@@ -25,10 +25,8 @@ def agp(grid: Grid) -> pl.DataFrame:
     values = grid.values
     n_days = (~np.isnan(values)).sum(axis=0)
     quantiles = np.full((len(PERCENTILES), values.shape[1]), np.nan)
-    has_data = n_days > 0  # skip empty columns: nanquantile of nothing warns and gives NaN
-    quantiles[:, has_data] = np.nanquantile(
-        values[:, has_data], list(PERCENTILES.values()), axis=0, method="linear"
-    )
+    has_data = n_days > 0
+    quantiles[:, has_data] = column_quantiles(values[:, has_data], n_days[has_data], list(PERCENTILES.values()))
     columns = {
         name: pl.Series(name, q, nan_to_null=True)
         for name, q in zip(PERCENTILES, quantiles, strict=True)
@@ -40,3 +38,24 @@ def agp(grid: Grid) -> pl.DataFrame:
             "n_days": n_days.astype(np.int32),
         }
     )
+
+
+def column_quantiles(values: np.ndarray, counts: np.ndarray, probs: list[float]) -> np.ndarray:
+    """`np.nanquantile(values, probs, axis=0, method="linear")` (R type 7), bit for bit, for
+    columns that each hold `counts` > 0 values: all columns at once, where numpy's nanquantile
+    goes column by column in Python (ten times slower for a year's grid)."""
+    ordered = np.sort(values, axis=0)  # NaN last: column j's values are ordered[:counts[j], j]
+    virtual = (counts - 1) * np.asarray(probs, dtype=np.float64)[:, None]
+    below = np.floor(virtual)
+    last = counts - 1
+    at_end = virtual >= last  # as numpy: the last value, not an interpolation past it
+    lower = np.where(at_end, last, below).astype(np.intp)
+    upper = np.where(at_end, last, below + 1).astype(np.intp)
+    columns = np.arange(values.shape[1])
+    a, b = ordered[lower, columns], ordered[upper, columns]
+    gamma = virtual - below
+    # numpy's _lerp: a + (b - a) * gamma, from the upper end when gamma >= 0.5 (exact at gamma 1).
+    diff = b - a
+    result = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result

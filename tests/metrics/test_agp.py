@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lake.metrics.agp import agp
+from lake.metrics.agp import PERCENTILES, agp, column_quantiles
 from lake.metrics.grid import day_by_day
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
@@ -50,3 +50,16 @@ def test_agp_matches_type_7_percentiles_of_iglu_pythons_grid(synthetic_iglu, igl
         for name, column in zip(["p05", "p25", "p50", "p75", "p95"], expected, strict=True):
             np.testing.assert_allclose(profile[name].to_numpy(), column, rtol=1e-12, err_msg=sid)
         assert profile["n_days"].to_list() == (~np.isnan(gd2d)).sum(axis=0).tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_column_quantiles_equal_numpys_nanquantile_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.normal(150, 50, (40, 30)).round(seed % 3)  # rounded: ties among the values
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[:, 0] = np.nan
+    values[39, 0] = 123.0  # a column with one value
+    counts = (~np.isnan(values)).sum(axis=0)
+    probs = list(PERCENTILES.values())
+    expected = np.nanquantile(values, probs, axis=0, method="linear")
+    assert np.array_equal(column_quantiles(values, counts, probs), expected)

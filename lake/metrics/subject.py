@@ -67,7 +67,7 @@ def subject_series(readings: pl.DataFrame) -> SubjectSeries:
 
 
 def series_by_subject(readings: pl.DataFrame) -> dict[str, SubjectSeries]:
-    """Each subject's SubjectSeries, in the frame's order of subjects."""
+    """Each subject's SubjectSeries, in the frame's order of subjects (the frame need not be sorted)."""
     return {sid: subject_series(part) for sid, part in _per_subject(readings)}
 
 
@@ -100,6 +100,8 @@ def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries) -> dict[str, fl
 
 
 def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """Each subject's rows in the frame's order (clean_readings sorts them by time stably, so the
+    frame's order decides which of equal timestamps is last), subjects as they first appear."""
     parts = readings.partition_by("subject_id", as_dict=True, maintain_order=True)
     return [(key[0], part) for key, part in parts.items()]
 

@@ -55,6 +55,15 @@ def test_the_series_of_the_readings_give_what_the_readings_give(build, synthetic
     assert build(series_by_subject(synthetic)).equals(build(synthetic))
 
 
+@pytest.mark.parametrize("build", [grid_metrics_by_subject, episodes_by_subject, agp_by_subject])
+def test_the_readings_need_not_be_sorted(build, synthetic):
+    shuffled = synthetic.sample(fraction=1.0, shuffle=True, seed=7)
+    first_seen = shuffled["subject_id"].unique(maintain_order=True).to_list()
+    in_that_order = pl.concat([synthetic.filter(pl.col("subject_id") == s) for s in first_seen])
+    assert not shuffled.equals(in_that_order)
+    assert build(shuffled).equals(build(in_that_order))
+
+
 def test_grid_metrics_by_subject_gives_one_typed_row_per_subject(synthetic):
     table = grid_metrics_by_subject(synthetic)
     assert table["subject_id"].to_list() == ["subject-0", "subject-1", "subject-2"]

@@ -26,7 +26,16 @@ from lake import catalog
 class Partition:
     subject_id: str
     part: str  # a day (YYYY-MM-DD) or a period (YYYY-MM-DD..YYYY-MM-DD)
-    raw_days: tuple[date, ...]  # the raw UTC days it is built from
+    raw_days: tuple[date, ...]  # the raw UTC days it is built from, consecutive
+
+    def __hash__(self) -> int:
+        # Hashed once: a table's 18k partitions key the memos and dicts below, and the generated
+        # hash went through every raw day each time (a million hashes per daily run).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.subject_id, self.part, self.raw_days))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
 def days(first: date, last: date) -> list[date]:
@@ -116,20 +125,23 @@ def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) 
 
 def _signatures(lake, state: tuple, table: str, version: str,
                 partitions: Sequence[Partition]) -> dict[Partition, str]:
-    first = min(d for p in partitions for d in p.raw_days)
-    last = max(d for p in partitions for d in p.raw_days)
+    first = min(p.raw_days[0] for p in partitions)
+    last = max(p.raw_days[-1] for p in partitions)
     versions = _raw_versions_at(lake, state, first, last)
     prefix = f"{table}|{version}|"
-    cells: dict[tuple[str, date], str] = {}  # "day:content" of each (subject, raw day), made once
+    all_days = days(first, last)
+    # "day:content" of each raw day of a subject, made once per subject; a partition's text is a
+    # slice of them, since its raw days are consecutive.
+    cells: dict[str, list[str]] = {}
 
-    def cell(key: tuple[str, date]) -> str:
-        text = cells.get(key)
-        if text is None:
-            text = cells[key] = f"{key[1]}:{versions.get(key, '-')}"
-        return text
+    def text(p: Partition) -> str:
+        row = cells.get(p.subject_id)
+        if row is None:
+            row = cells[p.subject_id] = [f"{d}:{versions.get((p.subject_id, d), '-')}" for d in all_days]
+        offset = (p.raw_days[0] - first).days
+        return prefix + "|".join(row[offset:offset + len(p.raw_days)])
 
-    return {p: hashlib.sha256((prefix + "|".join([cell((p.subject_id, d)) for d in p.raw_days])).encode()).hexdigest()
-            for p in partitions}
+    return {p: hashlib.sha256(text(p).encode()).hexdigest() for p in partitions}
 
 
 def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:

@@ -359,21 +359,17 @@ def table_exists(backend: Backend, name: str) -> bool:
     """Whether `<schema>.<table>` exists. A table seen once is remembered for this connection
     (the lake's tables are never dropped in normal work, and the lookup costs a catalog query)."""
     seen = backend.__dict__.setdefault("_lake_tables_seen", set())
-    if name in seen:
-        return True
-    if has_table(raw_connection(backend), name):
-        seen.add(name)
-        return True
-    return False
+    if name not in seen:
+        # One lookup lists them all: a daily run asks about a dozen tables, 10-50 ms each.
+        seen.update(tables(raw_connection(backend)))
+    return name in seen
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether `<schema>.<table>` exists, as `con` sees it (inside a transaction: its snapshot)."""
-    schema, _, tname = name.partition(".")
-    (n,) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-        "AND table_name = ?", [LAKE, schema, tname]).fetchone()
-    return n > 0
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every `<schema>.<table>` of the lake, as `con` sees it (inside a transaction: its snapshot)."""
+    rows = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?",
+                       [LAKE]).fetchall()
+    return {f"{schema}.{name}" for schema, name in rows}
 
 
 @contextmanager

@@ -72,14 +72,15 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
     """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions of a group of
     subjects. Raw documents are read without their text except the rare ones without _id."""
     raw, bronze = [], []
+    present = catalog.tables(con)
     for resource in WINDOWED:
-        if catalog.has_table(con, f"raw.{resource}"):
+        if f"raw.{resource}" in present:
             keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
                                 f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
                                   f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
             raw.append(pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource)))
-        if catalog.has_table(con, f"bronze.{resource}"):
+        if f"bronze.{resource}" in present:
             bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
                                       f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl())
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})

@@ -68,6 +68,11 @@ class LakeTask(luigi.Task):
     def forget_completion(self) -> None:
         self._complete_memo = None
 
+    def remember_completion(self) -> None:
+        """Its run just did all its work: remembered as complete, as a fresh check would answer.
+        Luigi asks at once (every task that requires it), and the answer costs lake queries."""
+        self._complete_memo = time.monotonic()
+
     def is_complete(self) -> bool:
         raise NotImplementedError
 

@@ -61,7 +61,7 @@ class IngestNightscout(LakeTask):
         self.progress(0, 1, f"fetching {len(days)} days of {', '.join(self.subjects)}")
         batch = ingest.ingest(settings(), self.lake, [by_subject[s] for s in self.subjects], days,
                               progress=self.progress, marker=self.marker({"days": [str(d) for d in days]}))
-        self.forget_completion()
+        self.remember_completion()
         self.progress(1, 1, f"{batch.total('entries')} entries, {batch.total('treatments')} treatments, "
                             f"{batch.total('devicestatus')} devicestatus landed")
 

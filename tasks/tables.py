@@ -107,10 +107,9 @@ class TableTask(PeriodTask):
         raise NotImplementedError
 
     def run(self) -> None:
-        try:
-            self.rebuild()
-        finally:
-            self.forget_completion()
+        self.forget_completion()
+        self.rebuild()
+        self.remember_completion()
 
     def rebuild(self) -> None:
         stale = self.stale()

@@ -12,6 +12,7 @@ see it, unchanged inputs rebuild nothing, and re-fetching identical documents ch
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,9 +44,15 @@ def days(first: date, last: date) -> list[date]:
 
 
 def day_partitions(subjects: Iterable[str], part_days: Sequence[date], reach: int) -> list[Partition]:
-    """One partition per (subject, day), built from raw days day-reach .. day+reach."""
-    # Each day's name and raw window once, shared by every subject's partition of that day: a
-    # year of 50 subjects is 18k partitions, and every task asks for them twice per build.
+    """One partition per (subject, day), built from raw days day-reach .. day+reach. Callers must
+    not modify the list: tables with the same subjects, days and reach share it (a year of 50
+    subjects is 18k partitions, and the memos below then find equal keys by identity)."""
+    return _day_partitions(tuple(subjects), tuple(part_days), reach)
+
+
+@functools.lru_cache(maxsize=16)
+def _day_partitions(subjects: tuple[str, ...], part_days: tuple[date, ...], reach: int) -> list[Partition]:
+    # Each day's name and raw window once, shared by every subject's partition of that day.
     windows = [(d.isoformat(), tuple(days(d - timedelta(reach), d + timedelta(reach)))) for d in part_days]
     return [Partition(s, name, window) for s in subjects for name, window in windows]
 
@@ -83,6 +90,7 @@ def _raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
 # answers are remembered per connection, keyed by the state of meta.raw_day_versions: its row
 # count and newest commit (every commit adds rows stamped with the time of the commit).
 _raw_versions_memo: dict[tuple, dict] = {}
+_day_cells_memo: dict[tuple, dict] = {}
 _signatures_memo: dict[tuple, dict] = {}
 MEMO_SIZE = 32
 
@@ -128,20 +136,24 @@ def _signatures(lake, state: tuple, table: str, version: str,
     first = min(p.raw_days[0] for p in partitions)
     last = max(p.raw_days[-1] for p in partitions)
     versions = _raw_versions_at(lake, state, first, last)
-    prefix = f"{table}|{version}|"
     all_days = days(first, last)
-    # "day:content" of each raw day of a subject, made once per subject; a partition's text is a
-    # slice of them, since its raw days are consecutive.
-    cells: dict[str, list[str]] = {}
+    # "day:content" of each raw day of a subject, made once per subject and shared by every table
+    # asking about the same raw days (the memo's one exception to "do not modify": a subject's row
+    # is added when first needed, always the same for the key); a partition's text is a slice of
+    # it, its raw days being consecutive.
+    cells = _remembered(_day_cells_memo, (catalog.raw_connection(lake), state, first, last), dict)
+    after_prefix = hashlib.sha256(f"{table}|{version}|".encode())
 
-    def text(p: Partition) -> str:
+    def signature(p: Partition) -> str:
         row = cells.get(p.subject_id)
         if row is None:
             row = cells[p.subject_id] = [f"{d}:{versions.get((p.subject_id, d), '-')}" for d in all_days]
         offset = (p.raw_days[0] - first).days
-        return prefix + "|".join(row[offset:offset + len(p.raw_days)])
+        digest = after_prefix.copy()  # = sha256(prefix + text)
+        digest.update("|".join(row[offset:offset + len(p.raw_days)]).encode())
+        return digest.hexdigest()
 
-    return {p: hashlib.sha256(text(p).encode()).hexdigest() for p in partitions}
+    return {p: signature(p) for p in partitions}
 
 
 def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:
@@ -154,7 +166,8 @@ def recorded(lake, table: str) -> dict[tuple[str, str], str]:
     """(subject, part) -> the signature it was last built with."""
     rows = catalog.query(lake, f"""SELECT subject_id, part, arg_max(signature, built_at) AS signature
         FROM {catalog.qualified('meta.built_partitions')} WHERE table_name = ? GROUP BY ALL""", [table])
-    return {(r["subject_id"], r["part"]): r["signature"] for r in rows.to_pylist()}
+    keys = zip(rows.column("subject_id").to_pylist(), rows.column("part").to_pylist(), strict=True)
+    return dict(zip(keys, rows.column("signature").to_pylist(), strict=True))
 
 
 def stale(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:

@@ -49,6 +49,9 @@ class Check:
     # Rebuilt condition) gives the frames `fn` takes, the other tables' rows read in the same
     # transaction.
     reads: Reads | None = None
+    # With `reads`: read once for every rebuilt subject instead of group by group, for a check whose
+    # reads stay small however many subjects there are (each group would scan the other tables again).
+    all_at_once: bool = False
 
 
 class CheckFailed(RuntimeError):
@@ -64,11 +67,13 @@ PARTITIONS_PER_CHECK = 1500  # about half a million rows of a daily table
 
 
 def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, ...] = (),
-          reads: Reads | None = None):
-    """Register `fn` as a check of `table` (decorator). `across_subjects`, `reads`: see Check."""
+          reads: Reads | None = None, all_at_once: bool = False):
+    """Register `fn` as a check of `table` (decorator). `across_subjects`, `reads`, `all_at_once`:
+    see Check."""
 
     def register(fn: Callable[..., pl.DataFrame]):
-        CHECKS.setdefault(table, []).append(Check(table, fn.__name__, severity, fn, across_subjects, reads))
+        CHECKS.setdefault(table, []).append(
+            Check(table, fn.__name__, severity, fn, across_subjects, reads, all_at_once))
         return fn
 
     return register
@@ -129,11 +134,16 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         rows = rebuilt_rows(con, keys, group)
         df = con.execute(f"SELECT * FROM {target} WHERE {rows.where}", rows.params).pl()
         for c in CHECKS[table]:
-            if not c.across_subjects:
+            if not c.across_subjects and not c.all_at_once:
                 offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, rows)) if c.reads else c.fn(df))
+    at_once = [c for c in CHECKS[table] if c.all_at_once]
     across = [c for c in CHECKS[table] if c.across_subjects]
-    if across:
+    if at_once or across:
         everyone = rebuilt_rows(con, keys, [subject for group in groups for subject in group])
+        if at_once:
+            df = con.execute(f"SELECT * FROM {target} WHERE {everyone.where}", everyone.params).pl()
+        for c in at_once:
+            offending[c.name] = [c.fn(*c.reads(con, df, everyone))]
         for c in across:
             columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))
             offending[c.name] = [c.fn(con.execute(f"SELECT {columns} FROM {target} WHERE {everyone.where}",

@@ -7,7 +7,10 @@ table completes the picture, so they run inside its publishing transaction like 
     committed raw document of the rebuilt partitions is in exactly one of its bronze table and
     the quarantine;
   - silver.glucose_readings: every reading comes from a bronze.entries document.
-Their `reads` functions fetch the other tables' keys for one group of subjects at a time.
+The silver check's `reads` fetches bronze keys for one group of subjects at a time. The quarantine
+check reads once for every rebuilt subject, in two steps (`raw_and_bronze_keys`): a fingerprint of
+each subject's keys per resource on both sides, then the keys themselves only of the subjects whose
+fingerprints differ, which the Polars comparison then names key by key.
 """
 
 from __future__ import annotations
@@ -67,28 +70,84 @@ def check_silver_readings_from_bronze(silver: pl.DataFrame, bronze_entries: pl.D
     return silver.join(bronze_entries.select(DOC_KEY).unique(), on=DOC_KEY, how="anti", maintain_order="left")
 
 
+# Per subject, the count, sum and XOR of the 64-bit hashes of its document keys. A key dropped,
+# doubled or invented changes the count or (short of a hash collision between the very keys
+# involved) the sums. Raw keys are not made distinct first (that tripled the cost): a document
+# landed twice makes its subject's fingerprints differ, and the key by key comparison then finds
+# nothing wrong. The unkeyed documents' keys are made as bronze makes them (its SHA-256); the
+# filter on doc_id lets DuckDB skip the text of every row group where no document lacks an _id.
+RAW_FINGERPRINT = """
+    SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_sum, bit_xor(h) AS hash_xor FROM (
+        SELECT subject_id, hash(doc_id) AS h FROM lake.raw.{resource} t
+        WHERE doc_id IS NOT NULL AND {committed} AND {where}
+        UNION ALL
+        SELECT subject_id, hash('sha256:' || sha256(document)) FROM lake.raw.{resource} t
+        WHERE doc_id IS NULL AND {committed} AND {where})
+    GROUP BY subject_id"""
+TYPED_FINGERPRINT = """
+    SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_sum, bit_xor(h) AS hash_xor FROM (
+        SELECT subject_id, hash(doc_id) AS h FROM lake.bronze.quarantine t WHERE t.resource = ? AND {where}
+        {bronze})
+    GROUP BY subject_id"""
+TYPED_IN_BRONZE = "UNION ALL SELECT subject_id, hash(doc_id) FROM lake.bronze.{resource} t WHERE {where}"
+
+
+def differing_subjects(raw: pl.DataFrame, typed: pl.DataFrame) -> list[str]:
+    """Subjects whose raw and bronze-plus-quarantine key fingerprints (subject_id, n_keys, hash_sum,
+    hash_xor) differ, or that only one side has."""
+    joined = raw.join(typed, on="subject_id", how="full", coalesce=True, suffix="_typed")
+    differ = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_typed")) for c in ("n_keys", "hash_sum", "hash_xor"))
+    return sorted(joined.filter(differ)["subject_id"].to_list())
+
+
 def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame,
                         rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions of a group of
-    subjects. Raw documents are read without their text except the rare ones without _id."""
-    raw, bronze = [], []
+    """(raw, bronze, quarantine) keys with their resource, of the rebuilt partitions, for the
+    subjects and resources whose key fingerprints differ (none when everything reconciles):
+    comparing every key took a third of a full build, and reading them all at once gigabytes."""
     present = catalog.tables(con)
+    raw, bronze, suspect = [], [], []
     for resource in WINDOWED:
-        if f"raw.{resource}" in present:
-            keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
-                                f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
-            unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
-                                  f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
-            raw.append(pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource)))
-        if f"bronze.{resource}" in present:
-            bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
-                                      f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl())
+        if f"raw.{resource}" not in present:
+            continue
+        raw_prints = con.execute(RAW_FINGERPRINT.format(resource=resource, committed=COMMITTED, where=rows.where),
+                                 [*rows.params, *rows.params]).pl()
+        in_bronze = f"bronze.{resource}" in present
+        typed_prints = con.execute(
+            TYPED_FINGERPRINT.format(where=rows.where, bronze=TYPED_IN_BRONZE.format(resource=resource, where=rows.where)
+                                     if in_bronze else ""),
+            [resource, *rows.params, *(rows.params if in_bronze else [])]).pl()
+        subjects = differing_subjects(raw_prints, typed_prints)
+        if subjects:
+            some = Rebuilt(f"{rows.where} AND list_contains(?, t.subject_id)", [*rows.params, subjects])
+            keyed, typed = _keys(con, resource, some, present)
+            raw.append(keyed)
+            bronze.extend(typed)
+            suspect.extend((subject, resource) for subject in subjects)
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
+    suspects = pl.DataFrame(suspect, schema={"subject_id": pl.String, "resource": pl.String}, orient="row")
+    in_quarantine = quarantine.join(suspects, on=["subject_id", "resource"], how="semi")
     return (pl.concat([empty, *raw], how="diagonal_relaxed"), pl.concat([empty, *bronze], how="diagonal_relaxed"),
-            quarantine.select("subject_id", "doc_id", "resource"))
+            in_quarantine.select("subject_id", "doc_id", "resource"))
 
 
-@check("bronze.quarantine", "hard", reads=raw_and_bronze_keys)
+def _keys(con: duckdb.DuckDBPyConnection, resource: str, rows: Rebuilt,
+          present: set[str]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """(raw keys, [bronze keys] if the bronze table exists) of one resource for `rows`, each frame
+    with a resource column. Raw documents are read without their text except the rare ones
+    without _id."""
+    keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
+                        f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
+    unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
+                          f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
+    raw = pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource))
+    if f"bronze.{resource}" not in present:
+        return raw, []
+    return raw, [con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
+                             f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl()]
+
+
+@check("bronze.quarantine", "hard", reads=raw_and_bronze_keys, all_at_once=True)
 def check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine(
         raw_keys: pl.DataFrame, bronze_keys: pl.DataFrame, quarantine_keys: pl.DataFrame) -> pl.DataFrame:
     """`check_raw_in_bronze_or_quarantine` resource by resource (frames with a resource column)."""

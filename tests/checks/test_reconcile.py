@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import ibis
 import polars as pl
+import pyarrow as pa
+import pytest
 from polars.testing import assert_frame_equal
 
+from lake import catalog, checks
 from lake.checks.reconcile import (
     check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine,
     check_raw_in_bronze_or_quarantine,
     check_silver_readings_from_bronze,
     document_keys,
+    raw_and_bronze_keys,
 )
 from tests.checks.helpers import assert_flags_rows, assert_passes
 
@@ -73,3 +78,68 @@ def test_the_quarantine_tasks_check_reconciles_each_resource_on_its_own():
     assert bad.to_dicts() == [{"resource": "treatments", "subject_id": "s1", "doc_id": "a", "in_raw": True,
                                "in_bronze": False, "in_quarantine": False}]
     assert bad.columns[0] == "resource"
+
+
+DAY = date(2024, 3, 1)
+
+
+@pytest.fixture
+def typed_lake(lake):
+    """Raw entries of subjects s1 and s2 (one without an _id) and treatments of s1, all in one
+    committed batch; bronze.entries and bronze.quarantine as a correct build leaves them."""
+    con = catalog.raw_connection(lake)
+    con.execute("CREATE TABLE lake.raw.entries (subject_id VARCHAR, window_day DATE, doc_id VARCHAR, "
+                "document VARCHAR, batch_id VARCHAR)")
+    con.execute("CREATE TABLE lake.raw.treatments AS SELECT * FROM lake.raw.entries LIMIT 0")
+    con.execute("INSERT INTO lake.raw.entries VALUES (?, ?, 'e1', '{}', 'b'), (?, ?, 'e2', '{}', 'b'), "
+                "(?, ?, NULL, ?, 'b'), (?, ?, 'e1', '{}', 'b')", ["s1", DAY, "s1", DAY, "s1", DAY, UNKEYED, "s2", DAY])
+    con.execute("INSERT INTO lake.raw.treatments VALUES ('s1', ?, 't1', '{}', 'b')", [DAY])
+    con.execute("INSERT INTO lake.meta.ingest_batches VALUES ('b', 's1', [?], 3, 1, 0, 0, now())", [DAY])
+    con.execute("CREATE TABLE lake.bronze.entries (subject_id VARCHAR, window_day DATE, doc_id VARCHAR)")
+    con.execute("INSERT INTO lake.bronze.entries VALUES ('s1', ?, 'e1'), ('s1', ?, ?), ('s2', ?, 'e1')",
+                [DAY, DAY, "sha256:" + hashlib.sha256(UNKEYED.encode()).hexdigest(), DAY])
+    con.execute("CREATE TABLE lake.bronze.quarantine (subject_id VARCHAR, resource VARCHAR, window_day DATE, "
+                "doc_id VARCHAR)")
+    con.execute("INSERT INTO lake.bronze.quarantine VALUES ('s1', 'entries', ?, 'e2'), ('s1', 'treatments', ?, 't1')",
+                [DAY, DAY])
+    return lake
+
+
+def reconcile(lake) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(raw keys read, offending rows) of the quarantine check over both subjects' day."""
+    con = catalog.raw_connection(lake)
+    con.register("_partitions", pa.table({"subject_id": ["s1", "s2"], "window_day": [DAY, DAY]}))
+    rows = checks.rebuilt_rows(con, ["subject_id", "window_day"], ["s1", "s2"])
+    quarantine = con.execute(f"SELECT * FROM lake.bronze.quarantine t WHERE {rows.where}", rows.params).pl()
+    raw, bronze, in_quarantine = raw_and_bronze_keys(con, quarantine, rows)
+    return raw, check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine(raw, bronze, in_quarantine)
+
+
+def test_subjects_whose_key_fingerprints_agree_are_not_read_key_by_key(typed_lake):
+    raw, bad = reconcile(typed_lake)
+    assert raw.is_empty() and bad.is_empty()
+
+
+@pytest.mark.parametrize(("change", "offending"), [
+    ("DELETE FROM lake.bronze.entries WHERE doc_id = 'e1' AND subject_id = 's2'",  # lost
+     {"subject_id": "s2", "doc_id": "e1", "in_raw": True, "in_bronze": False, "in_quarantine": False}),
+    ("INSERT INTO lake.bronze.quarantine VALUES ('s1', 'entries', DATE '2024-03-01', 'e1')",  # doubled
+     {"subject_id": "s1", "doc_id": "e1", "in_raw": True, "in_bronze": True, "in_quarantine": True}),
+    ("UPDATE lake.bronze.entries SET doc_id = 'e9' WHERE subject_id = 's2'",  # swapped: same count
+     {"subject_id": "s2", "doc_id": "e9", "in_raw": False, "in_bronze": True, "in_quarantine": False}),
+    ("INSERT INTO lake.bronze.quarantine VALUES ('s2', 'treatments', DATE '2024-03-01', 't7')",  # invented
+     {"subject_id": "s2", "doc_id": "t7", "in_raw": False, "in_bronze": False, "in_quarantine": True}),
+])
+def test_keys_of_subjects_whose_fingerprints_differ_are_compared_one_by_one(typed_lake, change, offending):
+    catalog.raw_connection(typed_lake).execute(change)
+    raw, bad = reconcile(typed_lake)
+    assert set(raw["subject_id"]) <= {offending["subject_id"]}
+    assert offending in bad.drop("resource").to_dicts()
+
+
+def test_a_document_landed_twice_is_compared_key_by_key_and_passes(typed_lake):
+    catalog.raw_connection(typed_lake).execute(
+        "INSERT INTO lake.raw.entries VALUES ('s2', DATE '2024-03-01', 'e1', '{}', 'b')")
+    raw, bad = reconcile(typed_lake)
+    assert raw["doc_id"].to_list() == ["e1", "e1"]  # s2's keys were read: its fingerprints differ
+    assert bad.is_empty()

@@ -70,26 +70,20 @@ def check_silver_readings_from_bronze(silver: pl.DataFrame, bronze_entries: pl.D
     return silver.join(bronze_entries.select(DOC_KEY).unique(), on=DOC_KEY, how="anti", maintain_order="left")
 
 
-# Per subject, the count, sum and XOR of the 64-bit hashes of its document keys. A key dropped,
-# doubled or invented changes the count or (short of a hash collision between the very keys
-# involved) the sums. Raw keys are not made distinct first (that tripled the cost): a document
-# landed twice makes its subject's fingerprints differ, and the key by key comparison then finds
-# nothing wrong. The unkeyed documents' keys are made as bronze makes them (its SHA-256); the
-# filter on doc_id lets DuckDB skip the text of every row group where no document lacks an _id.
-RAW_FINGERPRINT = """
-    SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_sum, bit_xor(h) AS hash_xor FROM (
-        SELECT subject_id, hash(doc_id) AS h FROM lake.raw.{resource} t
-        WHERE doc_id IS NOT NULL AND {committed} AND {where}
-        UNION ALL
-        SELECT subject_id, hash('sha256:' || sha256(document)) FROM lake.raw.{resource} t
-        WHERE doc_id IS NULL AND {committed} AND {where})
-    GROUP BY subject_id"""
-TYPED_FINGERPRINT = """
-    SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_sum, bit_xor(h) AS hash_xor FROM (
-        SELECT subject_id, hash(doc_id) AS h FROM lake.bronze.quarantine t WHERE t.resource = ? AND {where}
-        {bronze})
-    GROUP BY subject_id"""
-TYPED_IN_BRONZE = "UNION ALL SELECT subject_id, hash(doc_id) FROM lake.bronze.{resource} t WHERE {where}"
+# Per subject, the count, sum and XOR of the 64-bit hashes of its document keys (`keys`: a query of
+# subject_id, h). A key dropped, doubled or invented changes the count or (short of a hash collision
+# between the very keys involved) the sums. Raw keys are not made distinct first (that tripled the
+# cost): a document landed twice makes its subject's fingerprints differ, and the key by key
+# comparison then finds nothing wrong.
+FINGERPRINT = """SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_sum, bit_xor(h) AS hash_xor
+    FROM ({keys}) GROUP BY subject_id"""
+# The unkeyed documents' keys are made as bronze makes them (its SHA-256); the filter on doc_id lets
+# DuckDB skip the text of every row group where no document lacks an _id.
+RAW_KEY_HASHES = """SELECT subject_id, hash(doc_id) AS h FROM lake.raw.{resource} t
+    WHERE doc_id IS NOT NULL AND {committed} AND {where}
+    UNION ALL
+    SELECT subject_id, hash('sha256:' || sha256(document)) FROM lake.raw.{resource} t
+    WHERE doc_id IS NULL AND {committed} AND {where}"""
 
 
 def differing_subjects(raw: pl.DataFrame, typed: pl.DataFrame) -> list[str]:
@@ -110,19 +104,22 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
     for resource in WINDOWED:
         if f"raw.{resource}" not in present:
             continue
-        raw_prints = con.execute(RAW_FINGERPRINT.format(resource=resource, committed=COMMITTED, where=rows.where),
-                                 [*rows.params, *rows.params]).pl()
-        in_bronze = f"bronze.{resource}" in present
-        typed_prints = con.execute(
-            TYPED_FINGERPRINT.format(where=rows.where, bronze=TYPED_IN_BRONZE.format(resource=resource, where=rows.where)
-                                     if in_bronze else ""),
-            [resource, *rows.params, *(rows.params if in_bronze else [])]).pl()
+        raw_keys = RAW_KEY_HASHES.format(resource=resource, committed=COMMITTED, where=rows.where)
+        raw_prints = con.execute(FINGERPRINT.format(keys=raw_keys), [*rows.params, *rows.params]).pl()
+        typed_keys = [f"SELECT subject_id, hash(doc_id) AS h FROM lake.bronze.quarantine t "
+                      f"WHERE t.resource = ? AND {rows.where}"]
+        typed_params = [resource, *rows.params]
+        if f"bronze.{resource}" in present:
+            typed_keys.append(f"SELECT subject_id, hash(doc_id) FROM lake.bronze.{resource} t WHERE {rows.where}")
+            typed_params += rows.params
+        typed_prints = con.execute(FINGERPRINT.format(keys=" UNION ALL ".join(typed_keys)), typed_params).pl()
         subjects = differing_subjects(raw_prints, typed_prints)
         if subjects:
             some = Rebuilt(f"{rows.where} AND list_contains(?, t.subject_id)", [*rows.params, subjects])
-            keyed, typed = _keys(con, resource, some, present)
-            raw.append(keyed)
-            bronze.extend(typed)
+            raw.append(_raw_keys(con, resource, some))
+            if f"bronze.{resource}" in present:
+                bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
+                                          f"FROM lake.bronze.{resource} t WHERE {some.where}", some.params).pl())
             suspect.extend((subject, resource) for subject in subjects)
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
     suspects = pl.DataFrame(suspect, schema={"subject_id": pl.String, "resource": pl.String}, orient="row")
@@ -131,20 +128,14 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
             in_quarantine.select("subject_id", "doc_id", "resource"))
 
 
-def _keys(con: duckdb.DuckDBPyConnection, resource: str, rows: Rebuilt,
-          present: set[str]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """(raw keys, [bronze keys] if the bronze table exists) of one resource for `rows`, each frame
-    with a resource column. Raw documents are read without their text except the rare ones
-    without _id."""
+def _raw_keys(con: duckdb.DuckDBPyConnection, resource: str, rows: Rebuilt) -> pl.DataFrame:
+    """Raw keys of one resource for `rows`, with a resource column. Raw documents are read without
+    their text except the rare ones without _id."""
     keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
                         f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
     unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
                           f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
-    raw = pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource))
-    if f"bronze.{resource}" not in present:
-        return raw, []
-    return raw, [con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
-                             f"FROM lake.bronze.{resource} t WHERE {rows.where}", rows.params).pl()]
+    return pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource))
 
 
 @check("bronze.quarantine", "hard", reads=raw_and_bronze_keys, all_at_once=True)

@@ -130,20 +130,23 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         groups[-1].append(subject)
         size += n
     offending: dict[str, list[pl.DataFrame]] = {}
+    at_once = [c for c in CHECKS[table] if c.all_at_once]
+    frames = []  # every group's rows, kept only for the checks that see them all at once
     for group in groups:
         rows = rebuilt_rows(con, keys, group)
         df = con.execute(f"SELECT * FROM {target} WHERE {rows.where}", rows.params).pl()
+        if at_once:
+            frames.append(df)
         for c in CHECKS[table]:
             if not c.across_subjects and not c.all_at_once:
                 offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, rows)) if c.reads else c.fn(df))
-    at_once = [c for c in CHECKS[table] if c.all_at_once]
     across = [c for c in CHECKS[table] if c.across_subjects]
     if at_once or across:
         everyone = rebuilt_rows(con, keys, [subject for group in groups for subject in group])
         if at_once:
-            df = con.execute(f"SELECT * FROM {target} WHERE {everyone.where}", everyone.params).pl()
+            rebuilt = pl.concat(frames)
         for c in at_once:
-            offending[c.name] = [c.fn(*c.reads(con, df, everyone))]
+            offending[c.name] = [c.fn(*c.reads(con, rebuilt, everyone))]
         for c in across:
             columns = ", ".join(f't."{col}"' for col in ("subject_id", *c.across_subjects))
             offending[c.name] = [c.fn(con.execute(f"SELECT {columns} FROM {target} WHERE {everyone.where}",

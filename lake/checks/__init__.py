@@ -134,27 +134,23 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         groups[-1].append(subject)
         size += n
     offending: dict[str, list[pl.DataFrame]] = {}
-    at_once = [c for c in CHECKS[table] if c.all_at_once]
-    across = [c for c in CHECKS[table] if c.across_subjects]
-    frames = []  # every group's rows, kept only for the checks that see them all at once
-    columns: dict[str, list[pl.DataFrame]] = {c.name: [] for c in across}  # and those comparing subjects
+    # Checks that see every rebuilt subject at once keep what they need of each group's rows as it
+    # is read: all of it (all_at_once), or subject_id and a few columns (across_subjects).
+    later = [c for c in CHECKS[table] if c.all_at_once or c.across_subjects]
+    kept: dict[str, list[pl.DataFrame]] = {c.name: [] for c in later}
     for group in groups:
         rows = rebuilt_rows(con, keys, group)
         df = con.execute(f"SELECT * FROM {target} WHERE {rows.where}", rows.params).pl()
-        if at_once:
-            frames.append(df)
-        for c in across:
-            columns[c.name].append(df.select("subject_id", *c.across_subjects))
         for c in CHECKS[table]:
-            if not c.across_subjects and not c.all_at_once:
+            if c.name in kept:
+                kept[c.name].append(df.select("subject_id", *c.across_subjects) if c.across_subjects else df)
+            else:
                 offending.setdefault(c.name, []).append(c.fn(*c.reads(con, df, rows)) if c.reads else c.fn(df))
-    if at_once:
+    if any(c.reads for c in later):  # their reads need the condition for every rebuilt subject
         everyone = rebuilt_rows(con, keys, [subject for group in groups for subject in group])
-        rebuilt = pl.concat(frames)
-        for c in at_once:
-            offending[c.name] = [c.fn(*c.reads(con, rebuilt, everyone))]
-    for c in across:
-        offending[c.name] = [c.fn(pl.concat(columns[c.name]))]
+    for c in later:
+        rebuilt = pl.concat(kept[c.name])
+        offending[c.name] = [c.fn(*c.reads(con, rebuilt, everyone)) if c.reads else c.fn(rebuilt)]
     results = [(c, pl.concat(offending[c.name], how="diagonal_relaxed")) for c in CHECKS[table]]
     record(con, results, task_id)
     soft = [(c, bad) for c, bad in results if bad.height and c.severity == "soft"]

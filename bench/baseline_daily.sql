@@ -76,11 +76,10 @@ WITH fields AS (
            CASE WHEN n_times >= 2 AND dt0 > 0 THEN 100 * (expected - missing) / expected END AS active_pct
     FROM (
         SELECT subject_id, day, n_times, dt0, round_even(round_even(span_min, 0) / dt0, 0) + 1 AS expected,
-               round_even((coalesce(gap_min_sum, 0) - coalesce(n_gaps, 0) * dt0) / dt0, 0) AS missing
-        FROM cadence LEFT JOIN (
-            SELECT g.subject_id, g.day, coalesce(sum(gap_min), 0) AS gap_min_sum, count(*) AS n_gaps
-            FROM gaps g JOIN cadence c USING (subject_id, day) WHERE round_even(gap_min, 0) > dt0 GROUP BY ALL
-        ) USING (subject_id, day))
+               round_even((coalesce(sum(gap_min) FILTER (round_even(gap_min, 0) > dt0), 0)
+                           - count(*) FILTER (round_even(gap_min, 0) > dt0) * dt0) / dt0, 0) AS missing
+        FROM cadence JOIN gaps USING (subject_id, day)
+        GROUP BY subject_id, day, n_times, dt0, span_min)
 ), daily AS (
     SELECT subject_id, CAST(local_ts AS DATE) AS day, count(g) AS n_readings, avg(g) AS mean_mg_dl,
            stddev_samp(g) AS sd_mg_dl, 100 * stddev_samp(g) / avg(g) AS cv_pct, 3.31 + 0.02392 * avg(g) AS gmi_pct,

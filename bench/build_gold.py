@@ -86,7 +86,8 @@ def same_daily_metrics(root: Path, n_days: int) -> int:
 
     The baseline loaded the documents of `n_days` UTC days, so its first and last local days
     miss the readings that fall on the UTC days either side (ours fetched those)."""
-    first, last = days(n_days)[0] + timedelta(1), days(n_days)[-1] - timedelta(1)
+    loaded = days(n_days)
+    first, last = loaded[0] + timedelta(1), loaded[-1] - timedelta(1)
     tables = []
     for name in ("baseline", "ours"):
         lake = catalog.connect(Settings.from_env(env_for(root / name)), read_only=True)

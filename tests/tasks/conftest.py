@@ -94,6 +94,10 @@ def run_luigi(args: list[str], env: dict[str, str], *, timeout: float = 600) -> 
                           text=True, timeout=timeout)
 
 
-def start_luigi(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(luigi_command(args, env), cwd=REPO, env=child_env(env), stdout=subprocess.DEVNULL,
+def start_luigi_held_before_commit(signal_file: Path, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start `luigi --module tasks ...` so that it writes `signal_file` and waits forever when it is
+    about to commit a raw batch (tests/tasks/luigi_held_before_commit.py)."""
+    command = [sys.executable, "-m", "tests.tasks.luigi_held_before_commit", str(signal_file),
+               "--module", "tasks", *args]
+    return subprocess.Popen(command, cwd=REPO, env=child_env(env), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

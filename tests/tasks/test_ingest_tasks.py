@@ -15,7 +15,8 @@ import tasks.ingest
 from lake import catalog
 from lake.config import Settings
 from tests.conftest import postgres_env
-from tests.tasks.conftest import luigi_config, run_luigi, simulated_sites, sites_env, start_luigi
+from tests.tasks.conftest import (luigi_config, run_luigi, simulated_sites, sites_env,
+                                  start_luigi_held_before_commit)
 
 FIRST, LAST = date(2024, 3, 1), date(2024, 3, 3)
 RANGE = ["--start", str(FIRST), "--end", str(LAST)]
@@ -87,19 +88,17 @@ def test_a_killed_ingestion_rerun_converges_to_the_exact_counts(tmp_path):
     with simulated_sites(["alice", "bob"], FIRST, date(2024, 3, 20)) as (servers, expected):
         env = {"LAKE_HOME": str(tmp_path / "lh")} | sites_env(tmp_path, servers)
         args = ["IngestAll", "--start", str(FIRST), "--end", "2024-03-20", "--local-scheduler"]
-        catalog.connect(Settings.from_env(env)).con.close()
-        run = start_luigi(args, env)
-        # Kill it once dlt has begun writing raw rows (mid-load), before the batch commits.
+        held = tmp_path / "commit-held"
+        run = start_luigi_held_before_commit(held, args, env)
         deadline = time.time() + 120
-        while time.time() < deadline and run.poll() is None:
-            reader = catalog.connect(Settings.from_env(env), read_only=True)
-            landed = catalog.table_exists(reader, "raw.devicestatus") and reader.con.execute(
-                "SELECT count(*) FROM lake.raw.devicestatus").fetchone()[0] > 0
-            reader.con.close()
-            if landed:
-                break
+        while not held.exists() and run.poll() is None and time.time() < deadline:
             time.sleep(0.05)
-        assert run.poll() is None, "the ingestion finished before it could be killed"
+        assert held.exists(), f"the ingestion never reached its commit (exit code {run.poll()})"
+        # The crash point: dlt has written raw rows that no batch in meta.ingest_batches owns yet.
+        assert counts(env) == {}
+        reader = catalog.connect(Settings.from_env(env), read_only=True)
+        assert reader.con.execute("SELECT count(*) FROM lake.raw.devicestatus").fetchone()[0] > 0
+        reader.con.close()
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
         result = run_luigi(args, env)

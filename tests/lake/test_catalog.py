@@ -96,19 +96,26 @@ def test_a_failed_publication_leaves_neither_table_nor_marker(lake):
 
 
 def test_replace_partitions_replaces_only_the_partitions_it_is_given(lake):
-    def rows(subjects: list[str], n: int):
-        return ibis.memtable(pa.table({"subject_id": subjects, "day": [date(2024, 1, 1)] * len(subjects),
-                                       "n": [n] * len(subjects)}))
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
 
-    def partitions(subjects: list[str]) -> pa.Table:
-        return pa.table({"subject_id": subjects, "day": [date(2024, 1, 1)] * len(subjects)})
+    def rows(parts: list[tuple[str, date]], n: int):
+        return ibis.memtable(pa.table({"subject_id": [s for s, _ in parts], "day": [d for _, d in parts],
+                                       "n": [n] * len(parts)}))
+
+    def partitions(parts: list[tuple[str, date]]) -> pa.Table:
+        return pa.table({"subject_id": [s for s, _ in parts], "day": [d for _, d in parts]})
 
     keys = ["subject_id", "day"]
-    catalog.replace_partitions(lake, "silver.parts", rows(["a", "b"], 1), keys=keys, partitions=partitions(["a", "b"]))
-    catalog.replace_partitions(lake, "silver.parts", rows(["b"], 2), keys=keys, partitions=partitions(["b"]))
-    table = catalog.table(lake, "silver.parts")
-    assert sorted(table.select("subject_id", "n").to_pyarrow().to_pylist(), key=str) == [
-        {"subject_id": "a", "n": 1}, {"subject_id": "b", "n": 2}]
+    every = [(s, d) for s in "abc" for d in (d1, d2)]
+    assert catalog.replace_partitions(lake, "silver.parts", rows(every, 1), keys=keys,
+                                      partitions=partitions(every)) == 6
+    # Two opposite corners: the partitions between them (b's days, a's d2, c's d1) stay as they were.
+    corners = [("a", d1), ("c", d2)]
+    assert catalog.replace_partitions(lake, "silver.parts", rows(corners, 2), keys=keys,
+                                      partitions=partitions(corners)) == 2
+    table = catalog.table(lake, "silver.parts").to_pyarrow().to_pylist()
+    assert sorted((r["subject_id"], r["day"], r["n"]) for r in table) == [
+        ("a", d1, 2), ("a", d2, 1), ("b", d1, 1), ("b", d2, 1), ("c", d1, 1), ("c", d2, 2)]
 
 
 def test_read_only_connection_refuses_writes(lake, lake_env):

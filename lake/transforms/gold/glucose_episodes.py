@@ -27,12 +27,15 @@ def glucose_episodes(episodes: ir.Table, glucose_readings: ir.Table, period_star
                      period_end: date) -> ir.Table:
     # Offsets per local hour and per local day: equality joins on small aggregates. (An ASOF join
     # on the readings was written first; DuckDB ran it as a nested loop, minutes for a year.)
+    ep = episodes.mutate(hour=episodes.start_local_ts.truncate("h"), day=episodes.start_local_ts.date())
     readings = glucose_readings.mutate(offset=glucose_readings.utc_offset_min.fill_null(0))
-    hourly = readings.group_by(["subject_id", readings.local_ts.truncate("h").name("hour")]).aggregate(
-        hour_offset=readings.offset.max())
+    # Only the hours an episode starts in: a subject-year has about 9,000 hours, and aggregating
+    # them all took half again as long (0.3 s against 0.19 s for 50 subject-years).
+    in_start_hours = readings.mutate(hour=readings.local_ts.truncate("h")).semi_join(
+        ep.select("subject_id", "hour").distinct(), ["subject_id", "hour"])
+    hourly = in_start_hours.group_by(["subject_id", "hour"]).aggregate(hour_offset=in_start_hours.offset.max())
     daily = readings.group_by(["subject_id", readings.local_day.name("day")]).aggregate(
         day_offset=readings.offset.max())
-    ep = episodes.mutate(hour=episodes.start_local_ts.truncate("h"), day=episodes.start_local_ts.date())
     ep = ep.left_join(hourly, ["subject_id", "hour"]).drop("subject_id_right")
     ep = ep.left_join(daily, ["subject_id", "day"]).drop("subject_id_right")
     offset = ibis.coalesce(ep.hour_offset, ep.day_offset, 0).as_interval("m")

@@ -56,13 +56,23 @@ class LakeTask(luigi.Task):
     # per set of parameters). Like Luigi's own completion cache, only True is remembered: a False
     # must be asked again, since another worker process may have run the task meanwhile.
     COMPLETE_MEMO_S = 60.0
+    # A task may also remember a "not complete" for a moment (0: never), where Luigi's planning
+    # asks the same question many times within a second (see IngestNightscout); only in the
+    # process that asked: with --workers N, Luigi forks a process per task run, and one forked
+    # after another worker ran this task must not inherit the "no" (its dependency check fails).
+    INCOMPLETE_MEMO_S = 0.0
 
     def complete(self) -> bool:
         memo = getattr(self, "_complete_memo", None)
-        if memo is not None and time.monotonic() - memo < self.COMPLETE_MEMO_S:
-            return True
+        if memo is not None:
+            value, at, pid = memo
+            age = time.monotonic() - at
+            if value and age < self.COMPLETE_MEMO_S:
+                return True
+            if not value and age < self.INCOMPLETE_MEMO_S and pid == os.getpid():
+                return False
         value = self.is_complete()
-        self._complete_memo = time.monotonic() if value else None
+        self._complete_memo = (value, time.monotonic(), os.getpid())
         return value
 
     def forget_completion(self) -> None:
@@ -71,7 +81,7 @@ class LakeTask(luigi.Task):
     def remember_completion(self) -> None:
         """Its run just did all its work: remembered as complete, as a fresh check would answer.
         Luigi asks at once (every task that requires it), and the answer costs lake queries."""
-        self._complete_memo = time.monotonic()
+        self._complete_memo = (True, time.monotonic(), os.getpid())
 
     def is_complete(self) -> bool:
         raise NotImplementedError

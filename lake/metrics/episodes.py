@@ -98,20 +98,41 @@ def find_episodes(grid: Grid) -> pl.DataFrame:
     gl, dt0 = grid.flat, grid.dt0
     present = ~np.isnan(gl)  # segments: runs of grid points with data
     dur_points = math.ceil(DURATION_MIN / dt0)
-    found = []  # (kind, level, first, last)
+    kinds, levels, firsts, lasts, sums = [], [], [], [], []
     for kind, level, threshold in LEVELS:
         # R compares the run length with 120/dt0 + 1 without rounding
         min_points = EXTENDED_MIN / dt0 + 1 if level == "extended" else dur_points
         in_condition = gl < threshold if kind == "hypo" else gl > threshold
-        found += [(kind, level, first, last)
-                  for first, last in episode_bounds(in_condition, min_points, dur_points, present)]
+        bounds = np.array(episode_bounds(in_condition, min_points, dur_points, present), dtype=np.int64)
+        if bounds.size:
+            kinds += [kind] * len(bounds)
+            levels += [level] * len(bounds)
+            firsts.append(bounds[:, 0])
+            lasts.append(bounds[:, 1])
+            sums.append(_sums(gl, bounds[:, 0], bounds[:, 1]))
+    if not kinds:
+        return pl.DataFrame(schema=EPISODE_SCHEMA)
+    first, last = np.concatenate(firsts), np.concatenate(lasts)
+    points = last - first + 1
     times = grid.times().astype("datetime64[us]")
-    firsts, lasts = np.array([e[2] for e in found], dtype=np.int64), np.array([e[3] for e in found], dtype=np.int64)
-    rows = zip([e[0] for e in found], [e[1] for e in found],
-               times[firsts].tolist(), times[lasts].tolist(),  # datetime.datetime for polars
-               ((lasts - firsts + 1) * dt0).astype(np.float64).tolist(),
-               [float(gl[first : last + 1].mean()) for _, _, first, last in found], strict=True)
-    return pl.DataFrame(list(rows), schema=EPISODE_SCHEMA, orient="row").sort("kind", "level", "start_local_ts")
+    return pl.DataFrame({
+        "kind": kinds,
+        "level": levels,
+        "start_local_ts": times[first],
+        "end_local_ts": times[last],
+        "duration_min": (points * dt0).astype(np.float64),
+        "mean_mg_dl": np.concatenate(sums) / points,
+    }, schema=EPISODE_SCHEMA).sort("kind", "level", "start_local_ts")
+
+
+def _sums(values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Sum of values[first[i]:last[i] + 1] for ordered, disjoint ranges, all in one numpy call (a
+    mean per episode in Python took two thirds of the search at 50 subject-years)."""
+    bounds = np.empty(2 * first.size, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = first, last + 1
+    # reduceat sums values[bounds[k]:bounds[k + 1]]: the ranges, and between them what is left
+    # out. A 0 appended makes last + 1 a valid index when a range ends at the last value.
+    return np.add.reduceat(np.append(values, 0.0), bounds)[0::2]
 
 
 def episode_counts(episodes: pl.DataFrame) -> dict[str, int]:

@@ -163,3 +163,10 @@ def test_episode_summaries_agree_with_iglu_python(synthetic_by_subject, syntheti
             if mine.height:
                 assert mine["duration_min"].mean() == pytest.approx(row["avg_ep_duration"], rel=1e-9)
                 assert mine["mean_mg_dl"].mean() == pytest.approx(row["avg_ep_gl"], rel=1e-9)
+
+
+def test_each_episode_has_the_mean_of_its_own_grid_points():
+    grid = grid_of(OK, 60, 62, 64, OK, OK, OK, 50, 52, 54, OK, OK, OK, 40, 44, 48, 66)
+    rows = find_episodes(grid).filter(kind="hypo").select("level", "start_local_ts", "mean_mg_dl")
+    assert rows.rows() == [("l1", at(6, 5), 62.0), ("l1", at(6, 35), 52.0), ("l1", at(7, 5), 49.5),
+                           ("l2", at(7, 5), 49.5)]  # 66 is one point out of level 2: still inside

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     # lineage; the baseline: one SQL statement for gold.daily_glucose's contract columns).
     print(f"  after loading raw: ours {after_ingestion:.1f} s (bronze, silver, gold, checks), "
           f"baseline {base_sql:.1f} s (daily SQL): {after_ingestion / base_sql:.1f}x")
-    print(f"  one new day / full build time: {incremental.seconds / full.seconds:.0%} (target <= 10%)")
+    print(f"  one new day / full build time: {incremental.seconds / full.seconds:.1%} (target <= 10%)")
 
 
 if __name__ == "__main__":

@@ -53,10 +53,11 @@ class LakeTask(luigi.Task):
 
     # Luigi asks complete() many times while scheduling (once per task that requires this one),
     # and each answer costs lake queries: remember a "complete" briefly (Luigi shares one instance
-    # per set of parameters). Like Luigi's own completion cache, only True is remembered: a False
-    # must be asked again, since another worker process may have run the task meanwhile.
+    # per set of parameters). Like Luigi's own completion cache, a False is by default not
+    # remembered: it must be asked again, since another worker process may have run the task
+    # meanwhile.
     COMPLETE_MEMO_S = 60.0
-    # A task may also remember a "not complete" for a moment (0: never), where Luigi's planning
+    # A task may still remember a "not complete" for a moment (0: never), where Luigi's planning
     # asks the same question many times within a second (see IngestNightscout); only in the
     # process that asked: with --workers N, Luigi forks a process per task run, and one forked
     # after another worker ran this task must not inherit the "no" (its dependency check fails).

@@ -431,6 +431,17 @@ def dlt_destination(settings: Settings):
     return dlt.destinations.ducklake(credentials=credentials)
 
 
+def in_partitions(keys: Sequence[str]) -> str:
+    """SQL condition on a table aliased `t`: its rows in the partitions registered as `_partitions`
+    (columns `keys`). Its parameters are each key's lowest and highest value among those
+    partitions, in the order of `keys`: with the ranges as plain predicates DuckLake skips the
+    files whose column statistics lie outside them, where the EXISTS alone reads every key of the
+    table (a daily run's rebuild deletes: 0.6 s in all before, 0.15 s after, at 50 subject-years)."""
+    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
+    return " AND ".join([*(f't."{k}" BETWEEN ? AND ?' for k in keys),
+                         f"EXISTS (SELECT 1 FROM _partitions p WHERE {match})"])
+
+
 def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Sequence[str],
                        partitions: pa.Table, built: pa.Table | None = None,
                        marker: Marker | None = None,
@@ -447,11 +458,6 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
     backend._run_pre_execute_hooks(expr)
     sql = backend.compile(expr)
     target = qualified(table)
-    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    # Each key's range as plain predicates too: DuckLake skips the files whose column statistics
-    # lie outside them, where the EXISTS alone reads every key of the table (a daily run's
-    # deletes: 0.6 s in all before, 0.15 s after, at 50 subject-years).
-    within = " AND ".join(f't."{k}" BETWEEN ? AND ?' for k in keys)
     bounds = [value.as_py() for k in keys for value in pc.min_max(partitions[k]).values()]
 
     def work(con: duckdb.DuckDBPyConnection) -> int:
@@ -461,8 +467,7 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
                 (rows,) = con.execute(f"CREATE TABLE {target} AS {sql}").fetchone()
             else:
                 if partitions.num_rows:
-                    con.execute(f"DELETE FROM {target} t WHERE {within} AND EXISTS "
-                                f"(SELECT 1 FROM _partitions p WHERE {match})", bounds)
+                    con.execute(f"DELETE FROM {target} t WHERE {in_partitions(keys)}", bounds)
                 (rows,) = con.execute(f"INSERT INTO {target} BY NAME {sql}").fetchone()
             if built is not None and built.num_rows:
                 con.register("_built", built)

@@ -18,6 +18,8 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from lake import catalog
+
 log = logging.getLogger(__name__)
 
 Severity = Literal["hard", "soft"]
@@ -89,20 +91,12 @@ def _load_all() -> None:
 
 def rebuilt_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str], subjects: list[str]) -> Rebuilt:
     """The rows of `_partitions` (keys: subject_id and the others) of `subjects`, as a condition
-    on `t`. Besides the exact match it bounds every key by its range among those partitions:
-    constants DuckLake uses to skip files and row groups by their statistics (a daily run's
-    partitions are in the newest files only)."""
-    others = [k for k in keys if k != "subject_id"]
-    bounds: list = []
-    if others:
-        bounds = list(con.execute(
-            f"SELECT {', '.join(f'min(p.{k}), max(p.{k})' for k in others)} FROM _partitions p "
-            "WHERE list_contains(?, p.subject_id)", [subjects]).fetchone())
-    match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    where = " AND ".join(["t.subject_id BETWEEN ? AND ?", "list_contains(?, t.subject_id)",
-                          *(f't."{k}" BETWEEN ? AND ?' for k in others),
-                          f"EXISTS (SELECT 1 FROM _partitions p WHERE {match})"])
-    return Rebuilt(where, [min(subjects), max(subjects), subjects, *bounds])
+    on `t`: catalog.in_partitions, bounded by each key's range among those subjects' partitions
+    (a daily run's partitions are in the newest files only), and limited to those subjects."""
+    bounds = list(con.execute(
+        f"SELECT {', '.join(f'min(p.{k}), max(p.{k})' for k in keys)} FROM _partitions p "
+        "WHERE list_contains(?, p.subject_id)", [subjects]).fetchone())
+    return Rebuilt(f"{catalog.in_partitions(keys)} AND list_contains(?, t.subject_id)", [*bounds, subjects])
 
 
 def describe(results: Sequence[tuple[Check, pl.DataFrame]], limit: int = 5) -> str:

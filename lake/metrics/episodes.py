@@ -68,6 +68,14 @@ def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: float,
                    present: np.ndarray | None = None) -> list[tuple[int, int]]:
     """(first, last) index of each episode (R iglu `event_class`), over every segment at once.
+    Arguments: see `episode_arrays`."""
+    firsts, lasts = episode_arrays(in_condition, min_points, end_points, present)
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
+
+
+def episode_arrays(in_condition: np.ndarray, min_points: float, end_points: float,
+                   present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last index of each episode, in order, as two integer arrays.
 
     Args:
         in_condition: whether each grid point is hypo/hyper.
@@ -77,7 +85,7 @@ def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: floa
             runs of present points; the end of a segment ends any episode open in it.
     """
     if in_condition.size == 0:
-        return []
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     state = in_condition.astype(np.int8)  # 1 in condition, 0 out, -1 missing
     if present is not None:
         state[~present] = -1
@@ -90,7 +98,7 @@ def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: floa
     lasts = ends[np.searchsorted(ends, episode_starts, side="right")] - 1
     # Starts before the same end merge into the first one.
     lasts, first_start = np.unique(lasts, return_index=True)
-    return list(zip(episode_starts[first_start].tolist(), lasts.tolist(), strict=True))
+    return episode_starts[first_start], lasts
 
 
 def find_episodes(grid: Grid) -> pl.DataFrame:
@@ -103,13 +111,13 @@ def find_episodes(grid: Grid) -> pl.DataFrame:
         # R compares the run length with 120/dt0 + 1 without rounding
         min_points = EXTENDED_MIN / dt0 + 1 if level == "extended" else dur_points
         in_condition = gl < threshold if kind == "hypo" else gl > threshold
-        bounds = np.array(episode_bounds(in_condition, min_points, dur_points, present), dtype=np.int64)
-        if bounds.size:
-            kinds += [kind] * len(bounds)
-            levels += [level] * len(bounds)
-            firsts.append(bounds[:, 0])
-            lasts.append(bounds[:, 1])
-            sums.append(_sums(gl, bounds[:, 0], bounds[:, 1]))
+        first, last = episode_arrays(in_condition, min_points, dur_points, present)
+        if first.size:
+            kinds += [kind] * first.size
+            levels += [level] * first.size
+            firsts.append(first)
+            lasts.append(last)
+            sums.append(_sums(gl, first, last))
     if not kinds:
         return pl.DataFrame(schema=EPISODE_SCHEMA)
     first, last = np.concatenate(firsts), np.concatenate(lasts)

@@ -54,7 +54,8 @@ def test_raw_reconciliation_flags_documents_in_both_in_neither_or_not_in_raw():
 
 
 def test_silver_reconciliation_flags_readings_without_a_bronze_entry():
-    bronze_entries = keys(("s1", "a"), ("s1", "b"), ("s1", "c"))
+    # ("s1", "a") twice: a repeated bronze key neither hides nor doubles a reading
+    bronze_entries = keys(("s1", "a"), ("s1", "a"), ("s1", "b"), ("s1", "c"))
 
     def check_fn(silver: pl.DataFrame) -> pl.DataFrame:
         return check_silver_readings_from_bronze(silver, bronze_entries)

@@ -70,6 +70,9 @@ CHECKS: dict[str, list[Check]] = {}
 # once (its rows are in no subject order), so fewer, larger groups read faster: a subject-year of
 # silver.glucose_readings took 8 s to check in groups of 1500 partitions, 5.5 s in groups of 5000.
 PARTITIONS_PER_CHECK = 5000
+# Lineage columns of bronze rows, which no check reads: leaving them out of the frames saves their
+# conversion (reading a subject-year of bronze.entries took 2.3 s, 0.6 s of it for these two).
+UNCHECKED_COLUMNS = ("batch_id", "fetched_at")
 
 
 def check(table: str, severity: Severity = "hard", across_subjects: tuple[str, ...] = (),
@@ -134,7 +137,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
     kept: dict[str, list[pl.DataFrame]] = {c.name: [] for c in later}
     for group in groups:
         rows = rebuilt_rows(con, keys, group)
-        df = con.execute(f"SELECT * FROM {target} WHERE {rows.where}", rows.params).pl()
+        df = con.execute(f"SELECT COLUMNS(c -> c NOT IN {UNCHECKED_COLUMNS}) FROM {target} WHERE {rows.where}",
+                         rows.params).pl()
         for c in CHECKS[table]:
             if c.name in kept:
                 kept[c.name].append(df.select("subject_id", *c.across_subjects) if c.across_subjects else df)

@@ -35,5 +35,10 @@ def not_in_bronze(raw: ir.Table, bronze: ir.Table) -> ir.Table:
     Typing every document again to find the few that fail took as long as building bronze
     itself; comparing keys parses no JSON. Rows without an _id never match (bronze keys those
     by a hash of their text), so those rare rows are typed again and the typing sorts them out.
+    The comparison is of keys alone, and only the few raw rows it leaves are read whole: an anti
+    join of whole raw rows let DuckDB, misled by the row counts of often rebuilt bronze tables,
+    put every document's text in its hash table (11 s instead of 2.5 s for a subject-year).
     """
-    return raw.anti_join(bronze.select("subject_id", "doc_id"), ["subject_id", "doc_id"])
+    keys = ["subject_id", "doc_id"]
+    untyped = raw.select(keys).anti_join(bronze.select(keys), keys)
+    return raw.semi_join(untyped, keys).union(raw.filter(raw.doc_id.isnull()))

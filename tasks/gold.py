@@ -14,7 +14,7 @@ import luigi
 import polars as pl
 
 from lake import lineage
-from lake.metrics.active import active_percent_by
+from lake.metrics.active import active_percent
 from lake.metrics.subject import (
     SubjectSeries, agp_by_subject, episodes_by_subject, grid_metrics_by_subject, series_by_subject,
 )
@@ -45,7 +45,9 @@ class BuildDailyGlucose(DailyGoldTask):
     def build(self, stale):
         readings = self.readings_of("silver.glucose_readings", stale)
         frame = readings.select("subject_id", "local_day", "local_ts").to_polars()
-        daily_active = active_percent_by(frame, ["subject_id", "local_day"]).rename({"local_day": "day"})
+        active = [{"subject_id": s, "day": d, "active_pct": _finite(active_percent(part["local_ts"].to_numpy()))}
+                  for (s, d), part in frame.partition_by(["subject_id", "local_day"], as_dict=True).items()]
+        daily_active = pl.DataFrame(active, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})
         return daily_glucose(readings, ibis.memtable(daily_active.to_arrow()))
 
 
@@ -128,6 +130,10 @@ class BuildGlucoseEpisodes(PeriodGoldTask):
     def build(self, stale):
         episodes = episodes_by_subject(self.series(stale))
         return glucose_episodes(ibis.memtable(episodes.to_arrow()), self.readings(stale), self.start, self.end)
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value  # NaN -> null
 
 
 PERIOD_TASKS = [BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]

@@ -1,10 +1,9 @@
 """lake.metrics.active: R iglu's active_percent, by hand and against iglu_python."""
 
 import numpy as np
-import polars as pl
 import pytest
 
-from lake.metrics.active import active_percent, active_percent_by
+from lake.metrics.active import active_percent
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
 
@@ -34,22 +33,6 @@ def test_active_percent_counts_equal_timestamps_once_and_needs_two_readings():
     assert active_percent(minutes(0, 5, 5, 10, 20)) == pytest.approx(100 * 4 / 5)
     assert np.isnan(active_percent(minutes(0)))
     assert np.isnan(active_percent(minutes(0, 0)))
-
-
-def test_active_percent_by_gives_each_group_its_own_value_in_one_pass():
-    # rows shuffled across groups: s1's day 1 has a 15-min hole, day 2 one reading; s2 repeats an instant
-    groups = {("s1", 1): minutes(0, 5, 10, 25, 30), ("s1", 2): minutes(0),
-              ("s2", 1): minutes(0, 5, 5, 10), ("s2", 2): minutes(*range(0, 60, 5))}
-    rows = [(subject, day, time) for (subject, day), times in groups.items() for time in times]
-    order = np.random.default_rng(0).permutation(len(rows))
-    frame = pl.DataFrame([rows[i] for i in order], schema=["subject_id", "day", "local_ts"], orient="row")
-    result = active_percent_by(frame, ["subject_id", "day"])
-    got = {(r["subject_id"], r["day"]): r["active_pct"] for r in result.iter_rows(named=True)}
-    assert got == {("s1", 1): pytest.approx(100 * 5 / 7), ("s1", 2): None, ("s2", 1): 100.0, ("s2", 2): 100.0}
-    assert result.schema["active_pct"] == pl.Float64
-    for key, times in groups.items():  # the same numbers as one group at a time
-        alone = active_percent(times)
-        assert got[key] is None if np.isnan(alone) else got[key] == alone
 
 
 def test_active_percent_agrees_with_iglu_python_without_clock_jitter(readings_factory, iglu_frame, iglu):

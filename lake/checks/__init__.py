@@ -94,12 +94,9 @@ def _load_all() -> None:
 
 def rebuilt_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str], subjects: list[str]) -> Rebuilt:
     """The rows of `_partitions` (keys: subject_id and the others) of `subjects`, as a condition
-    on `t`: catalog.in_partitions, bounded by each key's range among those subjects' partitions
-    (a daily run's partitions are in the newest files only), and limited to those subjects."""
-    bounds = list(con.execute(
-        f"SELECT {', '.join(f'min(p.{k}), max(p.{k})' for k in keys)} FROM _partitions p "
-        "WHERE list_contains(?, p.subject_id)", [subjects]).fetchone())
-    return Rebuilt(f"{catalog.in_partitions(keys)} AND list_contains(?, t.subject_id)", [*bounds, subjects])
+    on `t` (catalog.in_partitions: bounded by each key's range among those subjects' partitions, as
+    a daily run's partitions are in the newest files only)."""
+    return Rebuilt(*catalog.in_partitions(con, keys, subjects))
 
 
 def describe(results: Sequence[tuple[Check, pl.DataFrame]], limit: int = 5) -> str:
@@ -120,6 +117,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
         return
     schema, name = table.split(".")
     target = f'lake."{schema}"."{name}" t'
+    unchecked = ", ".join(f"'{c}'" for c in UNCHECKED_COLUMNS)
     # Rebuilt rows a group of subjects at a time: one frame of a whole subject-year table took
     # gigabytes. Checks within a subject (keys, values) find the same rows group by group.
     groups: list[list[str]] = [[]]
@@ -137,7 +135,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
     kept: dict[str, list[pl.DataFrame]] = {c.name: [] for c in later}
     for group in groups:
         rows = rebuilt_rows(con, keys, group)
-        df = con.execute(f"SELECT COLUMNS(c -> c NOT IN {UNCHECKED_COLUMNS}) FROM {target} WHERE {rows.where}",
+        df = con.execute(f"SELECT COLUMNS(c -> c NOT IN ({unchecked})) FROM {target} WHERE {rows.where}",
                          rows.params).pl()
         for c in CHECKS[table]:
             if c.name in kept:

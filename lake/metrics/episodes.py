@@ -66,16 +66,9 @@ def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def episode_bounds(in_condition: np.ndarray, min_points: float, end_points: float,
-                   present: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """(first, last) index of each episode (R iglu `event_class`), over every segment at once.
-    Arguments: see `episode_arrays`."""
-    firsts, lasts = episode_arrays(in_condition, min_points, end_points, present)
-    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
-
-
-def episode_arrays(in_condition: np.ndarray, min_points: float, end_points: float,
                    present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The first and the last index of each episode, in order, as two integer arrays.
+    """The first and the last index of each episode (R iglu `event_class`), over every segment at
+    once, in order, as two integer arrays.
 
     Args:
         in_condition: whether each grid point is hypo/hyper.
@@ -111,7 +104,7 @@ def find_episodes(grid: Grid) -> pl.DataFrame:
         # R compares the run length with 120/dt0 + 1 without rounding
         min_points = EXTENDED_MIN / dt0 + 1 if level == "extended" else dur_points
         in_condition = gl < threshold if kind == "hypo" else gl > threshold
-        first, last = episode_arrays(in_condition, min_points, dur_points, present)
+        first, last = episode_bounds(in_condition, min_points, dur_points, present)
         if first.size:
             kinds += [kind] * first.size
             levels += [level] * first.size

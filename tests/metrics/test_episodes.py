@@ -6,12 +6,19 @@ import numpy as np
 import polars as pl
 import pytest
 
-from lake.metrics.episodes import episode_bounds, episode_counts, find_episodes
+from lake.metrics.episodes import episode_counts, find_episodes
+from lake.metrics.episodes import episode_bounds as bound_arrays
 from lake.metrics.grid import day_by_day
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
 
 LOW, OK = 60.0, 100.0  # below 70 / in range
+
+
+def episode_bounds(*args, **kwargs) -> list[tuple[int, int]]:
+    """(first, last) of each episode, as pairs: easier to read in assertions than two arrays."""
+    firsts, lasts = bound_arrays(*args, **kwargs)
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
 
 
 def hypo_l1(values: list[float]) -> list[tuple[int, int]]:

@@ -19,9 +19,8 @@ def run(settings: Settings | None = None, out=sys.stdout) -> int:
     if not catalog.table_exists(lake, "gold.glucose_summary"):
         print("no gold tables yet: run `luigi --module tasks BuildGold --local-scheduler`", file=out)
         return 1
-    tables = catalog.query(lake, "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables "
-                                 "WHERE table_catalog = 'lake' AND table_schema IN ('bronze','silver','gold') "
-                                 "ORDER BY 1").column("t").to_pylist()
+    tables = sorted(t for t in catalog.tables(catalog.raw_connection(lake))
+                    if t.partition(".")[0] in ("bronze", "silver", "gold"))
     print(f"tables        {', '.join(tables)}", file=out)
     rows = catalog.query(lake, f"""
         SELECT * FROM {catalog.qualified('gold.glucose_summary')}

@@ -159,7 +159,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
 
 def record(con: duckdb.DuckDBPyConnection, results: Sequence[tuple[Check, pl.DataFrame]], task_id: str) -> None:
     con.executemany(
-        "INSERT INTO lake.meta.check_results VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        f"INSERT INTO {catalog.qualified('meta.check_results')} VALUES (?, ?, ?, ?, ?, ?, ?, now())",
         [[c.table, c.name, c.severity, bad.height == 0, bad.height,
           json.dumps(bad.head(5).to_dicts(), default=str) if bad.height else None, task_id]
          for c, bad in results])

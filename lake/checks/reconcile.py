@@ -25,7 +25,7 @@ from lake.checks import Rebuilt, check
 from lake.sources import WINDOWED
 
 DOC_KEY = ["subject_id", "doc_id"]
-COMMITTED = "t.batch_id IN (SELECT batch_id FROM lake.meta.ingest_batches)"
+COMMITTED = f"t.batch_id IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})"
 
 
 def document_keys(raw: pl.DataFrame) -> pl.DataFrame:
@@ -81,10 +81,10 @@ FINGERPRINT = """SELECT subject_id, count(*) AS n_keys, sum(h)::VARCHAR AS hash_
     FROM ({keys}) GROUP BY subject_id"""
 # The unkeyed documents' keys are made as bronze makes them (its SHA-256); the filter on doc_id lets
 # DuckDB skip the text of every row group where no document lacks an _id.
-RAW_KEY_HASHES = """SELECT subject_id, hash(doc_id) AS h FROM lake.raw.{resource} t
+RAW_KEY_HASHES = """SELECT subject_id, hash(doc_id) AS h FROM {raw} t
     WHERE doc_id IS NOT NULL AND {committed} AND {where}
     UNION ALL
-    SELECT subject_id, hash('sha256:' || sha256(document)) FROM lake.raw.{resource} t
+    SELECT subject_id, hash('sha256:' || sha256(document)) FROM {raw} t
     WHERE doc_id IS NULL AND {committed} AND {where}"""
 
 
@@ -106,13 +106,13 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
     for resource in WINDOWED:
         if f"raw.{resource}" not in present:
             continue
-        raw_keys = RAW_KEY_HASHES.format(resource=resource, committed=COMMITTED, where=rows.where)
+        raw_keys = RAW_KEY_HASHES.format(raw=catalog.qualified(f"raw.{resource}"), committed=COMMITTED, where=rows.where)
         raw_prints = con.execute(FINGERPRINT.format(keys=raw_keys), [*rows.params, *rows.params]).pl()
-        typed_keys = [f"SELECT subject_id, hash(doc_id) AS h FROM lake.bronze.quarantine t "
+        typed_keys = [f"SELECT subject_id, hash(doc_id) AS h FROM {catalog.qualified('bronze.quarantine')} t "
                       f"WHERE t.resource = ? AND {rows.where}"]
         typed_params = [resource, *rows.params]
         if f"bronze.{resource}" in present:
-            typed_keys.append(f"SELECT subject_id, hash(doc_id) FROM lake.bronze.{resource} t WHERE {rows.where}")
+            typed_keys.append(f"SELECT subject_id, hash(doc_id) FROM {catalog.qualified(f'bronze.{resource}')} t WHERE {rows.where}")
             typed_params += rows.params
         typed_prints = con.execute(FINGERPRINT.format(keys=" UNION ALL ".join(typed_keys)), typed_params).pl()
         subjects = differing_subjects(raw_prints, typed_prints)
@@ -121,7 +121,7 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
             raw.append(_raw_keys(con, resource, some))
             if f"bronze.{resource}" in present:
                 bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
-                                          f"FROM lake.bronze.{resource} t WHERE {some.where}", some.params).pl())
+                                          f"FROM {catalog.qualified(f'bronze.{resource}')} t WHERE {some.where}", some.params).pl())
             suspect.extend((subject, resource) for subject in subjects)
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
     suspects = pl.DataFrame(suspect, schema={"subject_id": pl.String, "resource": pl.String}, orient="row")
@@ -133,9 +133,10 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
 def _raw_keys(con: duckdb.DuckDBPyConnection, resource: str, rows: Rebuilt) -> pl.DataFrame:
     """Raw keys of one resource for `rows`, with a resource column. Raw documents are read without
     their text except the rare ones without _id."""
-    keyed = con.execute(f"SELECT subject_id, doc_id FROM lake.raw.{resource} t "
+    raw = catalog.qualified(f"raw.{resource}")
+    keyed = con.execute(f"SELECT subject_id, doc_id FROM {raw} t "
                         f"WHERE doc_id IS NOT NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
-    unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM lake.raw.{resource} t "
+    unkeyed = con.execute(f"SELECT subject_id, doc_id, document FROM {raw} t "
                           f"WHERE doc_id IS NULL AND {COMMITTED} AND {rows.where}", rows.params).pl()
     return pl.concat([keyed, document_keys(unkeyed)]).with_columns(resource=pl.lit(resource))
 
@@ -160,7 +161,7 @@ def bronze_entry_keys(con: duckdb.DuckDBPyConnection, readings: pl.DataFrame,
                       rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(the rebuilt readings, bronze.entries keys of the same partitions: a reading keeps the
     window day of its document)."""
-    bronze = con.execute(f"SELECT subject_id, doc_id FROM lake.bronze.entries t WHERE {rows.where}",
+    bronze = con.execute(f"SELECT subject_id, doc_id FROM {catalog.qualified('bronze.entries')} t WHERE {rows.where}",
                          rows.params).pl()
     return readings, bronze
 

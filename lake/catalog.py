@@ -211,6 +211,12 @@ def _attach_error(exc: duckdb.Error, cat: CatalogSettings) -> Exception:
             f"{f' (PID {pid.group(1)})' if pid else ''}. A DuckDB-file catalog is single-process: "
             "run one worker at a time, or use a SQLite or PostgreSQL catalog (LAKE_CATALOG) for "
             "parallel work.")
+    if "Unique file handle conflict" in text:
+        # A process Luigi forked for a task (--workers N) inherits its parent's attachment.
+        return LakeError(
+            f"The DuckDB-file catalog {cat.path} is already attached by the process this one was "
+            "forked from (Luigi with --workers > 1?). A DuckDB-file catalog is single-process: run "
+            "one worker, or use a SQLite or PostgreSQL catalog (LAKE_CATALOG) for parallel work.")
     if RETRYABLE.search(text):
         return duckdb.TransactionException(text)  # retried by the caller
     return LakeError(f"Cannot attach the lake catalog {cat.display()}: {text}")

@@ -219,6 +219,37 @@ def test_duckdb_file_catalog_refuses_a_second_process_and_says_why(tmp_path: Pat
         holder.communicate()
 
 
+def test_a_process_forked_from_one_holding_a_duckdb_file_catalog_is_told_to_run_one_worker(tmp_path: Path):
+    # What Luigi does with --workers 2: it forks a process per task from one that has the lake attached.
+    env = {"LAKE_CATALOG": f"duckdb:///{tmp_path}/cat.ducklake", "LAKE_DATA_PATH": str(tmp_path / "data")}
+    forked = run_python(
+        """
+        import multiprocessing
+        from lake import catalog
+        from lake.config import Settings
+
+        settings = Settings.from_env()
+        lake = catalog.connect(settings)
+
+        def task(answers):
+            try:
+                catalog.connect(settings)
+                answers.put("attached")
+            except catalog.LakeError as exc:
+                answers.put(str(exc))
+
+        fork = multiprocessing.get_context("fork")
+        answers = fork.Queue()
+        child = fork.Process(target=task, args=(answers,))
+        child.start()
+        print(answers.get(timeout=120))
+        child.join()
+        """, env)
+    assert forked.returncode == 0, forked.stderr
+    assert "is already attached by the process this one was forked from" in forked.stdout
+    assert "A DuckDB-file catalog is single-process: run one worker" in forked.stdout
+
+
 def test_duckdb_file_catalog_works_in_one_process(tmp_path: Path):
     settings = Settings.from_env({"LAKE_CATALOG": f"duckdb:///{tmp_path}/cat.ducklake",
                                   "LAKE_DATA_PATH": str(tmp_path / "data")})

@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LAKE = "lake"
 METADATA_SCHEMA = "lake"  # the PostgreSQL schema holding DuckLake's metadata tables
+WRITE_PROBE = "_write_probe"  # the table check_data_path_writable creates and rolls back
 SCHEMAS = ("raw", "bronze", "silver", "gold", "meta")
 # (wheel module suffix, name DuckDB knows it by once installed)
 EXTENSIONS = (
@@ -115,10 +116,34 @@ def connect(settings: Settings, *, read_only: bool = False, retries: int = 8) ->
         con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"lake-duckdb-{os.getpid()}")])
         if not read_only:
             _with_retry(lambda: _ensure_layout(con), retries, "creating the lake's schemas")
+            if settings.data_path_is_s3:
+                # Wrong S3 credentials or an unreachable store otherwise surface only at the first
+                # load, after a minute or two of dlt retrying what it takes for a passing failure.
+                check_data_path_writable(con, settings)
     except BaseException:
         con.close()
         raise
     return ibis.duckdb.from_connection(con)
+
+
+def check_data_path_writable(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Write a Parquet file through the catalog, then roll back (which deletes the file); raise
+    LakeError naming the data path and the store's answer (e.g. HTTP 403) when that fails.
+
+    More rows than the inlining limit, so DuckLake really writes to the data path. The rollback
+    leaves no snapshot and no file behind; on a local path, the empty folder goes too.
+    """
+    con.execute("BEGIN")
+    try:
+        con.execute(f"CREATE TABLE {LAKE}.meta.{WRITE_PROBE} AS SELECT range AS n FROM range(1000)")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise LakeError(f"cannot write to the data path {settings.data_path}: "
+                        f"{redact(str(exc), settings.catalog)}") from None
+    con.execute("ROLLBACK")
+    if not settings.data_path_is_s3:
+        with suppress(OSError):  # not empty: another process is probing right now
+            (Path(settings.data_path) / "meta" / WRITE_PROBE).rmdir()
 
 
 def install_extensions(con: duckdb.DuckDBPyConnection) -> None:

@@ -40,7 +40,8 @@ def run(settings_factory: Callable[[], Settings] = Settings.from_env, out=sys.st
         loaded = [name for (name,) in con.execute(
             "SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1").fetchall()]
         say("extensions", ", ".join(loaded))
-        say("data writable", _check_writable(con, settings))
+        catalog.check_data_path_writable(con, settings)
+        say("data writable", "yes")
         schemas = [name for (name,) in con.execute(
             "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? ORDER BY 1",
             [catalog.LAKE]).fetchall()]
@@ -58,18 +59,3 @@ def run(settings_factory: Callable[[], Settings] = Settings.from_env, out=sys.st
     say("status", "OK")
     return 0
 
-
-def _check_writable(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
-    """Write a Parquet file through the catalog, then roll back (which deletes the file).
-
-    More than the inlining limit of rows, so DuckLake really writes to the data path; the rollback
-    leaves no snapshot and no file behind.
-    """
-    con.execute("BEGIN")
-    try:
-        con.execute(f"CREATE TABLE {catalog.LAKE}.meta._doctor_probe AS SELECT range AS n FROM range(1000)")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        raise catalog.LakeError(f"cannot write to the data path {settings.data_path}: {exc}") from None
-    con.execute("ROLLBACK")
-    return "yes"

@@ -163,7 +163,7 @@ def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table], *, attemp
         except Exception as exc:  # dlt wraps everything, source errors included
             failure: Exception = exc
         for attempt in range(1, attempts):
-            if _is_source_error(_root_cause(failure)) or not any(check(failure) for check in transient):
+            if not _is_passing(failure, transient):
                 break
             log.info("loading raw batch %s: passing failure (attempt %d/%d), loading again: %s",
                      batch.batch_id, attempt, attempts,
@@ -177,15 +177,26 @@ def land(settings: Settings, batch: Batch, tables: Iterator[pa.Table], *, attemp
         cause = _root_cause(failure)
         if _is_source_error(cause):
             raise cause from None
+        # The root cause, not dlt's wrapper: that one says "step=load" and offers a re-run of a
+        # package that lives in a temporary directory.
         raise IngestError(
             f"loading {', '.join(batch.subjects)} days {batch.days[0]}..{batch.days[-1]} into raw "
-            f"failed: {catalog.redact(str(failure), settings.catalog)}") from None
+            f"failed: {type(cause).__name__}: {catalog.redact(str(cause), settings.catalog)}") from None
 
 
 def _root_cause(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__
     return exc
+
+
+def _is_passing(failure: BaseException, transient) -> bool:
+    """Whether loading again can succeed: dlt says the step may be retried AND the cause is one of
+    the lake's passing conflicts (catalog.RETRYABLE). dlt counts every I/O error as transient; a
+    wrong S3 secret or a full disk would otherwise be loaded again and again for minutes."""
+    cause = _root_cause(failure)
+    return (not _is_source_error(cause) and any(check(failure) for check in transient)
+            and catalog.RETRYABLE.search(str(cause)) is not None)
 
 
 def _is_source_error(exc: BaseException) -> bool:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import dlt
 import ibis
+import pyarrow as pa
 import pytest
 
-from lake import catalog, doctor
+from lake import catalog, doctor, ingest
 from lake.config import Settings
 from tests.conftest import postgres_env, run_python, s3_env, start_python
 
@@ -115,6 +119,33 @@ def test_doctor_fails_clearly_on_bad_s3_credentials(postgres, s3, tmp_path: Path
     assert "cannot write to the data path s3://" in report
     assert "403" in report
     assert "NotTheSecret9" not in report
+
+
+def test_a_writable_connection_with_a_wrong_s3_secret_fails_at_once_with_the_stores_answer(s3, tmp_path: Path):
+    env = {"LAKE_HOME": str(tmp_path)} | s3_env(s3) | {"LAKE_S3_SECRET_ACCESS_KEY": "NotTheSecret9"}
+    with pytest.raises(catalog.LakeError) as failed:
+        catalog.connect(Settings.from_env(env))
+    message = str(failed.value)
+    assert message.startswith(f"cannot write to the data path {env['LAKE_DATA_PATH']}:")
+    assert "Forbidden (HTTP code 403)" in message and "NotTheSecret9" not in message
+
+
+def test_a_load_the_store_refuses_is_not_loaded_again_and_its_error_names_the_cause(s3, tmp_path: Path, caplog):
+    env = {"LAKE_HOME": str(tmp_path)} | s3_env(s3)
+    catalog.connect(Settings.from_env(env))  # the lake exists; then the secret goes wrong
+    wrong = Settings.from_env(env | {"LAKE_S3_SECRET_ACCESS_KEY": "NotTheSecret9"})
+    batch = ingest.Batch(["alice"], [date(2024, 3, 1)])
+    n = 1000  # more than DuckLake inlines in the catalog: the rows must go to the store
+    rows = pa.table({"subject_id": ["alice"] * n, "window_day": [date(2024, 3, 1)] * n,
+                     "doc_id": [f"e{i}" for i in range(n)], "document": ['{"sgv": 100}'] * n,
+                     "batch_id": [batch.batch_id] * n, "fetched_at": [datetime.now(UTC)] * n},
+                    schema=ingest.RAW_SCHEMA)
+    with caplog.at_level(logging.INFO, logger="lake.ingest"), pytest.raises(ingest.IngestError) as failed:
+        ingest.land(wrong, batch, iter([dlt.mark.with_table_name(rows, "entries")]))
+    message = str(failed.value)
+    assert message.startswith("loading alice days 2024-03-01..2024-03-01 into raw failed: HTTPException:")
+    assert "Forbidden (HTTP code 403)" in message and "NotTheSecret9" not in message
+    assert not [r for r in caplog.records if "loading again" in r.getMessage()]
 
 
 def test_doctor_fails_clearly_when_a_duckdb_file_catalog_is_locked(tmp_path: Path):

@@ -131,6 +131,7 @@ def test_sites_file_lists_several_sites_with_secrets_from_named_variables(tmp_pa
     [
         ("not toml [", "is not valid TOML"),
         ('title = "x"\n', "has no [[site]] tables"),
+        ('site = ["x"]\n', "site #1 must be a [[site]] table with keys subject and url, not a str"),
         ('[[site]]\nsubject = "a"\n', "site #1 needs string keys subject and url"),
         ('[[site]]\nsubject = "a"\nurl = "https://a.org"\ntoken_env = "UNSET_VAR"\n',
          "token_env names variable 'UNSET_VAR', which is not set"),

@@ -1,0 +1,61 @@
+"""lake.report: the latest period's line per subject, and one clear line instead of a traceback
+when there is nothing to show or the configuration is wrong."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import ibis
+import pyarrow as pa
+
+from lake import catalog, report
+from lake.config import Settings
+
+SUMMARY = pa.schema([("subject_id", pa.string()), ("period_start", pa.date32()), ("period_end", pa.date32()),
+                     *((c, pa.float64()) for c in ("pct_70_180", "pct_below_70", "pct_above_180", "mean_mg_dl",
+                                                   "gmi_pct", "cv_pct", "active_pct"))])
+
+
+def run(env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = report.run(Settings.from_env(env), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_latest_period_is_shown_one_line_per_subject(lake_env):
+    lake = catalog.connect(Settings.from_env(lake_env))
+    rows = [("ana", date(2024, 3, 1), date(2024, 3, 14), 70.0, 4.0, 26.0, 150.0, 6.9, 35.0, 97.0),
+            ("ana", date(2024, 3, 2), date(2024, 3, 15), 71.25, 3.0, 25.75, 149.6, 6.88, 34.0, 98.0),
+            ("ben", date(2024, 3, 2), date(2024, 3, 15), 90.0, 1.0, 9.0, 120.0, None, 20.0, 99.0)]
+    catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(
+        pa.table(list(zip(*rows, strict=True)), schema=SUMMARY)))
+    code, out, err = run(lake_env)
+    assert (code, err) == (0, "")
+    assert "period        2024-03-02 .. 2024-03-15 (local days)" in out
+    assert "  ana              TIR 71.2%  below 70 3.0%  above 180 25.8%  mean 150 mg/dL  GMI 6.9%  CV 34.0%" in out
+    assert "  ben              TIR 90.0%" in out and "GMI n/a%" in out
+    assert "2024-03-14" not in out
+
+
+def test_before_any_build_it_says_to_run_buildgold_and_creates_nothing(tmp_path):
+    env = {"LAKE_HOME": str(tmp_path / "nothing-yet")}
+    code, out, err = run(env)
+    assert code == 1
+    assert err.startswith("no lake here yet: run `luigi --module tasks BuildGold --local-scheduler`")
+    assert not (tmp_path / "nothing-yet").exists()
+
+
+def test_a_built_period_without_readings_is_said_not_left_blank(lake_env):
+    lake = catalog.connect(Settings.from_env(lake_env))
+    catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(SUMMARY.empty_table()))
+    code, out, err = run(lake_env)
+    assert code == 1 and "\nperiod " not in out
+    assert err.startswith("no subject has glucose readings in any period built so far")
+
+
+def test_bad_configuration_is_one_line_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("LAKE_MEMORY_LIMIT", "lots")
+    out, err = io.StringIO(), io.StringIO()
+    assert report.run(out=out, err=err) == 2
+    assert err.getvalue().startswith("configuration ERROR: LAKE_MEMORY_LIMIT") and out.getvalue() == ""

@@ -11,6 +11,7 @@ import luigi
 from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name from the command line)
 from tasks.gold import TASKS as GOLD_TASKS
 from tasks.gold import BuildSilver
+from tasks.base import check_period
 from tasks.ingest import IngestAll, IngestNightscout
 from tasks.maintenance import MaintainLake
 from tasks.tables import BuildBronze, Period
@@ -26,8 +27,7 @@ class BuildGold(luigi.WrapperTask):
     end = Period.end
 
     def requires(self):
-        if self.end < self.start:
-            raise ValueError(f"--end {self.end} is before --start {self.start}")
+        check_period(self.start, self.end)
         period = {"start": self.start, "end": self.end}
         # Bronze and silver tables that no gold table reads (quarantine, sensor errors, device
         # status) are part of the build too.

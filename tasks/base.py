@@ -20,6 +20,12 @@ from lake.config import Settings
 log = logging.getLogger("luigi-interface")
 
 
+def check_period(start, end) -> None:
+    """A reversed range would otherwise be an empty one: every task "complete", nothing built."""
+    if end < start:
+        raise ValueError(f"--end {end} is before --start {start}")
+
+
 @functools.cache
 def settings() -> Settings:
     """The process's settings, read once (bad configuration fails the first task that asks)."""

@@ -24,6 +24,7 @@ from lake.transforms.gold.daily_treatments import daily_treatments
 from lake.transforms.gold.glucose_episodes import glucose_episodes
 from lake.transforms.gold.glucose_summary import glucose_summary, in_period
 from tasks import silver
+from tasks.base import check_period
 from tasks.tables import Period, TableTask
 
 
@@ -147,4 +148,5 @@ class BuildSilver(luigi.WrapperTask):
     end = Period.end
 
     def requires(self):
+        check_period(self.start, self.end)
         return [cls(start=self.start, end=self.end) for cls in silver.TASKS]

@@ -16,7 +16,7 @@ import luigi
 
 from lake import ingest
 from lake.sources import sources_for
-from tasks.base import LakeTask, lake_connection, settings
+from tasks.base import LakeTask, check_period, lake_connection, settings
 
 
 class IngestConfig(luigi.Config):
@@ -104,6 +104,7 @@ class IngestAll(luigi.WrapperTask):
     end = luigi.DateParameter()
 
     def requires(self):
+        check_period(self.start, self.end)
         # Grouped once per instance (Luigi shares one per range): Luigi asks again and again, each
         # answer costs a lake query, and the group must not change once scheduled.
         if not hasattr(self, "_tasks"):

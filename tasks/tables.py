@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from lake import catalog, checks, lineage
 from lake.sources import sources_for
-from tasks.base import LakeTask, settings
+from tasks.base import LakeTask, check_period, settings
 from tasks.ingest import IngestAll
 
 
@@ -77,6 +77,7 @@ class TableTask(PeriodTask):
         return lineage.stale(self.lake, self.table, self.version, self.partitions())
 
     def is_complete(self) -> bool:
+        check_period(self.start, self.end)
         # Upstream first: Luigi decides what to run before anything runs, so a table whose inputs
         # are about to change must not look complete now.
         if not all(task.complete() for task in luigi.task.flatten(self.requires())):
@@ -142,6 +143,7 @@ class BuildBronze(luigi.WrapperTask):
     def requires(self):
         from tasks import bronze
 
+        check_period(self.start, self.end)
         return [cls(start=self.start, end=self.end) for cls in bronze.TASKS]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from lake import catalog
 from lake.config import Settings
 from tests.conftest import run_python
@@ -27,6 +29,8 @@ CONTRACT = {
 }
 
 READ_FROM_ANOTHER_PROCESS = """
+import pytest
+
 from lake import catalog
 from lake.config import Settings
 lake = catalog.connect(Settings.from_env(), read_only=True)
@@ -113,3 +117,11 @@ def test_a_failed_build_exits_non_zero(tmp_path):
     result = run_luigi(["BuildGold", "--start", "2024-03-02", "--end", "2024-03-03", "--local-scheduler"], env)
     assert result.returncode != 0
     assert "pw@" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("task", ["BuildGold", "BuildBronze", "BuildSilver", "BuildDailyGlucose", "IngestAll"])
+def test_a_period_that_ends_before_it_starts_is_refused_by_every_entry_point(task, tmp_path):
+    env = {"LAKE_HOME": str(tmp_path / "lh")}
+    result = run_luigi([task, "--start", "2024-03-05", "--end", "2024-03-01", "--local-scheduler"], env)
+    assert result.returncode == 35, result.stderr[-4000:]  # [retcode] scheduling_error
+    assert "ValueError: --end 2024-03-01 is before --start 2024-03-05" in result.stderr

@@ -34,29 +34,34 @@ def outputs(nb) -> tuple[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def built_lake(tmp_path_factory) -> dict[str, str]:
-    """A lake built twice over two overlapping periods: the second build adds two days, so the
-    snapshots of the first and of now differ."""
-    env = {"LAKE_HOME": str(tmp_path_factory.mktemp("notebook-lake") / "lh")}
+def project(tmp_path_factory) -> Path:
+    """A project folder as the README's main command leaves it: the embedded lake in ./lakehouse
+    (built twice over two overlapping periods: the second build adds two days, so the snapshots of
+    the first and of now differ) beside notebooks/."""
+    folder = tmp_path_factory.mktemp("project")
+    env = {"LAKE_HOME": str(folder / "lakehouse")}
     for start, end in (("2024-03-02", "2024-03-05"), ("2024-03-04", "2024-03-07")):
         result = run_luigi(["BuildGold", "--start", start, "--end", end, "--local-scheduler"], env)
         assert result.returncode == 0, result.stderr[-4000:]
-    return env
+    (folder / "notebooks").mkdir()
+    (folder / "notebooks" / EXPLORE.name).write_bytes(EXPLORE.read_bytes())
+    return folder
 
 
-def test_explore_notebook_runs_end_to_end_read_only_on_a_built_lake(built_lake, monkeypatch):
-    # The kernel is a child process: it inherits the lake's configuration and finds the repository.
-    for name, value in built_lake.items():
-        monkeypatch.setenv(name, value)
+def test_explore_notebook_runs_end_to_end_read_only_on_a_built_lake(project, monkeypatch):
+    # The kernel is a child process: it finds the repository, and with no lake configured it runs
+    # in notebooks/ as Jupyter starts it and finds the project's embedded lake by itself.
+    monkeypatch.delenv("LAKE_HOME", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    built_lake = {"LAKE_HOME": str(project / "lakehouse")}
     reader = catalog.connect(Settings.from_env(built_lake), read_only=True)
     snapshots_before = catalog.snapshot_count(reader)
     (daily_rows,) = catalog.raw_connection(reader).execute(
         f"SELECT count(*) FROM {catalog.qualified('gold.daily_glucose')}").fetchone()
 
-    nb = nbformat.read(EXPLORE, as_version=4)
+    nb = nbformat.read(project / "notebooks" / EXPLORE.name, as_version=4)
     NotebookClient(nb, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(EXPLORE.parent)}}).execute()  # raises on any error
+                   resources={"metadata": {"path": str(project / "notebooks")}}).execute()  # raises on any error
 
     text, data = outputs(nb)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
@@ -70,6 +75,7 @@ def test_explore_notebook_runs_end_to_end_read_only_on_a_built_lake(built_lake, 
     # Two figures (time in ranges, AGP), the episodes table, and the two snapshots compared.
     assert sum("image/png" in d for d in data) == 2
     assert sum("text/html" in d for d in data) == 2
+    assert f"catalog   sqlite:///{project / 'lakehouse' / 'catalog.sqlite'}" in text
     assert "hypo" in text and "l1" in text
     assert re.search(r"gold\.daily_glucose: snapshot \d+ \(first published\) against snapshot \d+ \(now\)",
                      text)

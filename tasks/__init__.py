@@ -6,7 +6,18 @@ Thin wiring around lake.*: ingestion (tasks.ingest), then bronze, silver and gol
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import luigi
+
+# Luigi reads luigi.cfg only from the working directory (or $LUIGI_CONFIG_PATH). Run from anywhere
+# else, the project's settings would silently be lost: a failed build would exit 0 (Luigi's default
+# retcodes) and SQLite writers would no longer take turns. Luigi loads this module before it reads
+# any of them, so the project's file still applies where no other is given.
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "luigi.cfg"
+if PROJECT_CONFIG.is_file() and not Path("luigi.cfg").exists() and "LUIGI_CONFIG_PATH" not in os.environ:
+    luigi.configuration.add_config_path(str(PROJECT_CONFIG))
 
 from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name from the command line)
 from tasks.gold import TASKS as GOLD_TASKS

@@ -3,6 +3,7 @@ incremental rebuilds of exactly what a changed day reaches; a failing run exits 
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from lake import catalog
 from lake.config import Settings
 from tests.conftest import run_python
-from tests.tasks.conftest import luigi_config, run_luigi, simulated_sites, sites_env
+from tests.tasks.conftest import child_env, luigi_command, luigi_config, run_luigi, simulated_sites, sites_env
 
 CONTRACT = {
     "gold.daily_glucose": ["subject_id", "day", "n_readings", "active_pct", "mean_mg_dl", "sd_mg_dl", "cv_pct",
@@ -117,6 +118,15 @@ def test_a_failed_build_exits_non_zero(tmp_path):
     result = run_luigi(["BuildGold", "--start", "2024-03-02", "--end", "2024-03-03", "--local-scheduler"], env)
     assert result.returncode != 0
     assert "pw@" not in result.stdout + result.stderr
+
+
+def test_a_failed_build_exits_non_zero_from_a_folder_without_luigi_cfg(tmp_path):
+    env = {"LAKE_HOME": str(tmp_path / "lh"), "LAKE_MEMORY_LIMIT": "lots"}
+    args = ["BuildGold", "--start", "2024-03-02", "--end", "2024-03-03", "--local-scheduler"]
+    result = subprocess.run(luigi_command(args, env), cwd=tmp_path, env=child_env(env), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 35, result.stderr[-4000:]  # luigi.cfg's [retcode] scheduling_error
+    assert "LAKE_MEMORY_LIMIT must be a size" in result.stderr
 
 
 @pytest.mark.parametrize("task", ["BuildGold", "BuildBronze", "BuildSilver", "BuildDailyGlucose", "IngestAll"])

@@ -3,10 +3,9 @@
 Every derived table (bronze, silver, gold) is a deterministic function of raw. Raw records, per
 (subject, UTC day, resource), a content hash of that day's documents (meta.raw_day_versions). A
 partition of a derived table depends on a known window of raw days (its own day +- the days that
-can reach it through local time and de-duplication), so its *signature* is the hash of:
-the table's code version + the latest content hashes of those raw days. A partition is stale when
-its current signature differs from the one recorded when it was last built
-(meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
+can reach it through local time and de-duplication), so its *signature* is the table's code version + the hash of the latest content hashes of those raw
+days ("<version>:<sha256>"). A partition is stale when its current signature differs from the one
+recorded when it was last built (meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
 see it, unchanged inputs rebuild nothing, and re-fetching identical documents changes nothing.
 """
 
@@ -91,6 +90,7 @@ def _raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
 # count and newest commit (every commit adds rows stamped with the time of the commit).
 _raw_versions_memo: dict[tuple, dict] = {}
 _day_cells_memo: dict[tuple, dict] = {}
+_content_memo: dict[tuple, dict] = {}
 _signatures_memo: dict[tuple, dict] = {}
 MEMO_SIZE = 32
 
@@ -122,44 +122,47 @@ def raw_subjects(lake, first: date, last: date) -> list[str]:
     return rows.column("subject_id").to_pylist()
 
 
-def signatures(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
-    """Each partition's current signature (remembered: see _signatures_memo)."""
+def signatures(lake, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """Each partition's current signature for a table at code version `version` (remembered, and
+    shared by the tables of a layer at the same version: see content_signatures)."""
+    if not partitions:
+        return {}
+    key = (catalog.raw_connection(lake), _raw_state(lake), version, tuple(partitions))
+    prefix = f"{version}:"
+    return _remembered(_signatures_memo, key, lambda: {
+        p: prefix + content for p, content in content_signatures(lake, partitions).items()})
+
+
+def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """The hash of the raw content behind each partition, whatever table it belongs to: the tables
+    of a layer share their partitions (same subjects, days and reach), so a run works it out once
+    per layer, not once per table (remembered: see _content_memo)."""
     if not partitions:
         return {}
     state = _raw_state(lake)
-    key = (catalog.raw_connection(lake), state, table, version, tuple(partitions))
-    return _remembered(_signatures_memo, key, lambda: _signatures(lake, state, table, version, partitions))
+    key = (catalog.raw_connection(lake), state, tuple(partitions))
+    return _remembered(_content_memo, key, lambda: _content_signatures(lake, state, partitions))
 
 
-def _signatures(lake, state: tuple, table: str, version: str,
-                partitions: Sequence[Partition]) -> dict[Partition, str]:
+def _content_signatures(lake, state: tuple, partitions: Sequence[Partition]) -> dict[Partition, str]:
     first = min(p.raw_days[0] for p in partitions)
     last = max(p.raw_days[-1] for p in partitions)
     versions = _raw_versions_at(lake, state, first, last)
     all_days = days(first, last)
-    # "day:content" of each raw day of a subject, made once per subject and shared by every table
+    # "day:content" of each raw day of a subject, made once per subject and shared by every layer
     # asking about the same raw days (the memo's one exception to "do not modify": a subject's row
     # is added when first needed, always the same for the key); a partition's text is a slice of
     # it, its raw days being consecutive.
     cells = _remembered(_day_cells_memo, (catalog.raw_connection(lake), state, first, last), dict)
-    after_prefix = hashlib.sha256(f"{table}|{version}|".encode())
 
     def signature(p: Partition) -> str:
         row = cells.get(p.subject_id)
         if row is None:
             row = cells[p.subject_id] = [f"{d}:{versions.get((p.subject_id, d), '-')}" for d in all_days]
         offset = (p.raw_days[0] - first).days
-        digest = after_prefix.copy()  # = sha256(prefix + text)
-        digest.update("|".join(row[offset:offset + len(p.raw_days)]).encode())
-        return digest.hexdigest()
+        return hashlib.sha256("|".join(row[offset:offset + len(p.raw_days)]).encode()).hexdigest()
 
     return {p: signature(p) for p in partitions}
-
-
-def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:
-    """The signature of the raw documents behind each partition, whatever table it belongs to:
-    equal for two tables' partitions made from the same raw days."""
-    return signatures(lake, "", "", partitions)
 
 
 def recorded(lake, table: str) -> dict[tuple[str, str], str]:
@@ -173,7 +176,7 @@ def recorded(lake, table: str) -> dict[tuple[str, str], str]:
 def stale(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
     """The partitions whose inputs changed since they were built (or never built), with their
     new signatures."""
-    current = signatures(lake, table, version, partitions)
+    current = signatures(lake, version, partitions)
     built = recorded(lake, table)
     return {p: sig for p, sig in current.items() if built.get((p.subject_id, p.part)) != sig}
 

@@ -97,7 +97,7 @@ META_TABLES = {
 def connect(settings: Settings, *, read_only: bool = False, retries: int = 8) -> Backend:
     """An Ibis DuckDB backend with the lake attached as `lake` (created on first use).
 
-    `read_only` attaches the catalog READ_ONLY (notebooks, checks): writes then fail in DuckDB.
+    `read_only` attaches the catalog READ_ONLY (notebooks, the report): writes then fail in DuckDB.
     """
     con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                  "autoload_known_extensions": True})

@@ -62,11 +62,6 @@ def period_partitions(subjects: Iterable[str], start: date, end: date, reach: in
     return [Partition(s, f"{start}..{end}", raw) for s in subjects]
 
 
-def raw_versions(lake, first: date, last: date) -> dict[tuple[str, date], str]:
-    """(subject, day) -> the day's current content, over every resource."""
-    return _raw_versions_at(lake, _raw_state(lake), first, last)
-
-
 def _raw_versions_at(lake, state: tuple, first: date, last: date) -> dict[tuple[str, date], str]:
     return _remembered(_raw_versions_memo, (catalog.raw_connection(lake), state, first, last),
                        lambda: _raw_versions(lake, first, last))
@@ -111,15 +106,6 @@ def _remembered(memo: dict[tuple, dict], key: tuple, compute) -> dict:
             del memo[next(iter(memo))]
         memo[key] = compute()
     return memo[key]
-
-
-def raw_subjects(lake, first: date, last: date) -> list[str]:
-    """Subjects with any committed raw day in [first, last]."""
-    if not catalog.table_exists(lake, "meta.raw_day_versions"):
-        return []
-    rows = catalog.query(lake, f"SELECT DISTINCT subject_id FROM {catalog.qualified('meta.raw_day_versions')} "
-                               "WHERE day BETWEEN ? AND ? ORDER BY 1", [first, last])
-    return rows.column("subject_id").to_pylist()
 
 
 def signatures(lake, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
@@ -179,6 +165,22 @@ def stale(lake, table: str, version: str, partitions: Sequence[Partition]) -> di
     current = signatures(lake, version, partitions)
     built = recorded(lake, table)
     return {p: sig for p, sig in current.items() if built.get((p.subject_id, p.part)) != sig}
+
+
+def stale_profiles(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
+    """`stale` for per-subject partitions of raw.profile: the profile endpoint has no time filter,
+    so the signature is the subject's committed profile documents themselves, not raw days."""
+    if not catalog.table_exists(lake, "raw.profile"):
+        return {}
+    rows = catalog.query(lake, f"""
+        SELECT subject_id, sha256(string_agg(document, ' ' ORDER BY document)) AS signature
+        FROM {catalog.qualified('raw.profile')}
+        WHERE batch_id IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})
+        GROUP BY ALL""").to_pylist()
+    current = {r["subject_id"]: f"{version}:{r['signature']}" for r in rows}
+    built = recorded(lake, table)
+    return {p: current[p.subject_id] for p in partitions
+            if p.subject_id in current and built.get((p.subject_id, p.part)) != current[p.subject_id]}
 
 
 def built_rows(table: str, new: dict[Partition, str]) -> pa.Table:

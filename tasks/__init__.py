@@ -11,21 +11,24 @@ from pathlib import Path
 
 import luigi
 
-# Luigi reads luigi.cfg only from the working directory (or $LUIGI_CONFIG_PATH). Run from anywhere
-# else, the project's settings would silently be lost: a failed build would exit 0 (Luigi's default
-# retcodes) and SQLite writers would no longer take turns. Luigi loads this module before it reads
-# any of them, so the project's file still applies where no other is given.
-PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "luigi.cfg"
-if PROJECT_CONFIG.is_file() and not Path("luigi.cfg").exists() and "LUIGI_CONFIG_PATH" not in os.environ:
-    luigi.configuration.add_config_path(str(PROJECT_CONFIG))
-
-from tasks.bronze import BuildBronzeEntries  # noqa: F401  (importable by name from the command line)
+# Luigi runs any task of an imported module by name (`luigi --module tasks BuildBronzeEntries`):
+# every table task's module is imported here, whether or not this module uses it.
+from tasks import bronze, silver  # noqa: F401
+from tasks.base import check_period
 from tasks.gold import TASKS as GOLD_TASKS
 from tasks.gold import BuildSilver
-from tasks.base import check_period
 from tasks.ingest import IngestAll, IngestNightscout
 from tasks.maintenance import MaintainLake
 from tasks.tables import BuildBronze, Period
+
+# Luigi reads luigi.cfg only from the working directory (or $LUIGI_CONFIG_PATH). Run from anywhere
+# else, the project's settings would silently be lost: a failed build would exit 0 (Luigi's default
+# retcodes) and SQLite writers would no longer take turns. Luigi loads this module before it reads
+# any of them (its config classes read their values when instantiated, not when imported), so the
+# project's file still applies where no other is given.
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "luigi.cfg"
+if PROJECT_CONFIG.is_file() and not Path("luigi.cfg").exists() and "LUIGI_CONFIG_PATH" not in os.environ:
+    luigi.configuration.add_config_path(str(PROJECT_CONFIG))
 
 
 class BuildGold(luigi.WrapperTask):

@@ -46,7 +46,7 @@ def lake_connection():
 
 
 class LakeTask(luigi.Task):
-    """A task that reads and writes the lake through one connection per task instance."""
+    """A task that reads and writes the lake through its process's connection (lake_connection)."""
 
     @property
     def resources(self) -> dict[str, int]:  # type: ignore[override]

@@ -99,17 +99,7 @@ class BuildBronzeProfile(BronzeTask):
         return [Partition(s, "profile", ()) for s in self.subjects()]
 
     def stale(self) -> dict[Partition, str]:
-        if not catalog.table_exists(self.lake, "raw.profile"):
-            return {}
-        rows = catalog.query(self.lake, f"""
-            SELECT subject_id, sha256(string_agg(document, ' ' ORDER BY document)) AS signature
-            FROM {catalog.qualified('raw.profile')}
-            WHERE batch_id IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})
-            GROUP BY ALL""").to_pylist()
-        current = {r["subject_id"]: f"{self.version}:{r['signature']}" for r in rows}
-        built = lineage.recorded(self.lake, self.table)
-        return {p: current[p.subject_id] for p in self.partitions()
-                if p.subject_id in current and built.get((p.subject_id, p.part)) != current[p.subject_id]}
+        return lineage.stale_profiles(self.lake, self.table, self.version, self.partitions())
 
     def partition_rows(self, stale: list[Partition]) -> pa.Table:
         return pa.table({"subject_id": [p.subject_id for p in stale]})

@@ -1,6 +1,6 @@
 """tasks.ingest: land Nightscout documents in raw, a group of subjects and a range of UTC days a task.
 
-Granularity, by measurement: a dlt run costs about 1.5-3 s whatever its size, so one task per
+Granularity, by measurement: a dlt run costs about 1.5 s whatever its size, so one task per
 subject-day would make a one-year backfill of 50 subjects take hours. A task takes a group of
 subjects (`[ingest] subjects_per_task`, default 10) and all the days asked for, streamed through one
 dlt run; groups give parallel workers something to share. When little is left to fetch (at most

@@ -11,7 +11,6 @@ since is not complete.
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -151,6 +150,3 @@ def ingest_for(task: PeriodTask) -> IngestAll:
     """Raw UTC days reaching the period's local days through offsets and de-duplication."""
     return IngestAll(start=task.start - timedelta(2), end=task.end + timedelta(2))
 
-
-def dumps(value) -> str:
-    return json.dumps(value, default=str, sort_keys=True)

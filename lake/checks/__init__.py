@@ -116,8 +116,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str], 
     _load_all()
     if not CHECKS.get(table):
         return
-    schema, name = table.split(".")
-    target = f'lake."{schema}"."{name}" t'
+    target = f"{catalog.qualified(table)} t"
     # Rebuilt rows a group of subjects at a time: one frame of a whole subject-year table took
     # gigabytes. Checks within a subject (keys, values) find the same rows group by group.
     groups: list[list[str]] = [[]]

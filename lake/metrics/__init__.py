@@ -2,7 +2,8 @@
 
 * `readings`: aggregates over raw readings, as Ibis expressions (`reading_metrics`, `adrr`).
 * `grid`: iglu's interpolated day-by-day grid, which the sequential metrics run on:
-  `active` (active_percent), `variability` (MODD, CONGA), `mage`, `episodes`, `agp`.
+  `variability` (MODD, CONGA), `mage`, `episodes`, `agp`; `active` (active_percent) works on
+  the reading times themselves.
 * `subject`: all grid metrics of a Polars frame of readings, per subject.
 
 Import from the submodules (`from lake.metrics.readings import reading_metrics`). The shared

@@ -2,7 +2,8 @@
 
 active_pct = 100 * (expected - missing) / expected readings over the observed period, in %:
 
-* dt0 = round(median gap between readings) in minutes, per subject;
+* dt0 = round(median gap between readings) in minutes, per series (a subject's period, or one
+  subject-day for gold.daily_glucose);
 * expected = round(round(minutes from first to last reading) / dt0) + 1;
 * a gap is a pair of consecutive readings with round(gap) > dt0, and
   missing = round((sum of those gaps - number of gaps * dt0) / dt0).

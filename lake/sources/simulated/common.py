@@ -77,10 +77,6 @@ def iso_strings(ms: np.ndarray) -> list[str]:
             for d, m, s, x in zip(days, minutes, seconds, millis)]
 
 
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
-
-
 @lru_cache(maxsize=4096)
 def _hourly_offsets_min(timezone: str, day: int) -> np.ndarray:
     """The zone's UTC offset (minutes) at the start of each UTC hour of `day`. DST changes

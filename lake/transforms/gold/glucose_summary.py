@@ -1,10 +1,15 @@
 """gold.glucose_summary: one row per (subject_id, period_start, period_end) for each built period.
 
 Reading metrics over every reading whose local day is in the period (lake.metrics.readings,
-R iglu definitions), ADRR over its local days, and the grid metrics that iglu computes on its
-interpolated 5-minute grid (MAGE `ma`, MODD, CONGA 24 h, episode counts per the 2023 consensus as
-iglu implements them, active_pct as iglu's automatic range), passed in as `grid_metrics`
-(subject_id + those columns), since they are sequential algorithms run outside Ibis.
+R iglu definitions), ADRR over its local days, and the metrics iglu computes on its interpolated
+grid (MAGE `ma` on a 5-minute grid; MODD, CONGA 24 h and the episode counts per the 2023 consensus
+on the subject's automatic grid step) plus active_pct (from the reading times, iglu's automatic
+range), passed in as `grid_metrics` (subject_id + those columns): sequential algorithms run
+outside Ibis.
+
+Units: glucose statistics (mean, median, SD, min, max, MAGE, MODD, CONGA) in mg/dL; pct_* and
+active_pct, cv_pct, gmi_pct, ea1c_pct in %; LBGI, HBGI, ADRR, J-index and GRI unitless indices;
+episode counts per period; n_readings a count.
 """
 
 from __future__ import annotations

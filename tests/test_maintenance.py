@@ -5,6 +5,7 @@ writers in other processes."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -253,6 +254,21 @@ def run_maintain_lake(env: dict[str, str], *args: str) -> subprocess.CompletedPr
     return subprocess.run([sys.executable, "-m", "luigi", "--module", "tasks.maintenance", "MaintainLake",
                            "--local-scheduler", *args], cwd=REPO, env=child_env(env), capture_output=True,
                           text=True, timeout=300)
+
+
+def test_maintain_command_reports_bad_configuration_and_an_unreachable_lake_without_a_traceback(monkeypatch, tmp_path):
+    from tests.servers import free_port
+
+    monkeypatch.setenv("LAKE_MEMORY_LIMIT", "lots")
+    err = io.StringIO()
+    assert maintenance.run(out=io.StringIO(), err=err) == 2
+    assert err.getvalue().startswith("configuration ERROR: LAKE_MEMORY_LIMIT must be a size")
+    settings = Settings.from_env({"LAKE_HOME": str(tmp_path),
+                                  "LAKE_CATALOG": f"postgresql://u:Secret9@127.0.0.1:{free_port()}/db"})
+    err = io.StringIO()
+    assert maintenance.run(settings, out=io.StringIO(), err=err) == 1
+    assert err.getvalue().startswith("lake ERROR: Cannot attach the lake catalog postgresql://u:***@")
+    assert "Secret9" not in err.getvalue()
 
 
 def test_maintain_lake_task_runs_once_per_day_and_records_what_it_did(lake, lake_env):

@@ -14,9 +14,9 @@ import luigi
 import polars as pl
 
 from lake import lineage
-from lake.metrics.active import active_percent
 from lake.metrics.subject import (
-    SubjectSeries, agp_by_subject, episodes_by_subject, grid_metrics_by_subject, series_by_subject,
+    SubjectSeries, agp_by_subject, daily_active_percent, episodes_by_subject, grid_metrics_by_subject,
+    series_by_subject,
 )
 from lake.transforms.gold.agp import agp
 from lake.transforms.gold.daily_glucose import daily_glucose
@@ -45,11 +45,8 @@ class BuildDailyGlucose(DailyGoldTask):
 
     def build(self, stale):
         readings = self.readings_of("silver.glucose_readings", stale)
-        frame = readings.select("subject_id", "local_day", "local_ts").to_polars()
-        active = [{"subject_id": s, "day": d, "active_pct": _finite(active_percent(part["local_ts"].to_numpy()))}
-                  for (s, d), part in frame.partition_by(["subject_id", "local_day"], as_dict=True).items()]
-        daily_active = pl.DataFrame(active, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})
-        return daily_glucose(readings, ibis.memtable(daily_active.to_arrow()))
+        active = daily_active_percent(readings.select("subject_id", "local_day", "local_ts").to_polars())
+        return daily_glucose(readings, ibis.memtable(active.to_arrow()))
 
 
 class BuildDailyTreatments(DailyGoldTask):
@@ -131,10 +128,6 @@ class BuildGlucoseEpisodes(PeriodGoldTask):
     def build(self, stale):
         episodes = episodes_by_subject(self.series(stale))
         return glucose_episodes(ibis.memtable(episodes.to_arrow()), self.readings(stale), self.start, self.end)
-
-
-def _finite(value: float) -> float | None:
-    return None if value != value else value  # NaN -> null
 
 
 PERIOD_TASKS = [BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]

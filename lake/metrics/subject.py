@@ -128,3 +128,11 @@ def agp_by_subject(readings: Readings) -> pl.DataFrame:
         if series.grid is not None:
             frames.append(agp(series.grid).select(pl.lit(sid).alias("subject_id"), pl.all()))
     return pl.concat(frames)
+
+
+def daily_active_percent(readings: pl.DataFrame) -> pl.DataFrame:
+    """active_pct (%, null where undefined) of each subject-day of `readings` (subject_id, local_day,
+    local_ts): one row per (subject_id, day), each day its own series as gold.daily_glucose wants."""
+    rows = [{"subject_id": subject, "day": day, "active_pct": _null_if_nan(active_percent(part["local_ts"].to_numpy()))}
+            for (subject, day), part in readings.partition_by(["subject_id", "local_day"], as_dict=True).items()]
+    return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})

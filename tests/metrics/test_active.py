@@ -62,3 +62,21 @@ def test_active_percent_rounds_gaps_as_r_where_iglu_python_counts_jittered_ones(
         assert ours == pytest.approx(_active_from_gaps(gaps, np.round(gaps) > dt0), rel=1e-12)  # R
         assert theirs[sid] == pytest.approx(_active_from_gaps(gaps, gaps > dt0), rel=1e-12)  # iglu_python
         assert ours > theirs[sid]  # the 5 min 1 s gaps make iglu_python count extra missing readings
+
+
+def test_daily_active_percent_treats_each_subject_day_as_its_own_series():
+    from datetime import date
+
+    import polars as pl
+
+    from lake.metrics.subject import daily_active_percent
+
+    day1, day2 = minutes(*range(0, 60, 5)), minutes(1440, 1445, 1450, 1460, 1465)  # day 2: one missing
+    readings = pl.DataFrame({
+        "subject_id": ["a"] * (day1.size + day2.size) + ["b"],
+        "local_day": [date(2024, 1, 1)] * day1.size + [date(2024, 1, 2)] * day2.size + [date(2024, 1, 1)],
+        "local_ts": [*day1, *day2, minutes(0)[0]],
+    })
+    active = daily_active_percent(readings).sort("subject_id", "day")
+    assert active.rows() == [("a", date(2024, 1, 1), 100.0), ("a", date(2024, 1, 2), pytest.approx(100 * 5 / 6)),
+                             ("b", date(2024, 1, 1), None)]  # one reading: undefined, not 0 or 100

@@ -9,7 +9,10 @@ UTC; local_ts/local_day the uploader's wall clock. Rules (DESIGN, nightscout-api
 * the same reading uploaded twice collapses to one: a re-upload by the same device within 30 s of
   its previous reading is dropped; across devices, each UTC day's primary device (the one with the
   most readings) is kept whole, and another device's reading is kept only where the primary has no
-  reading within 150 s (half a 5-minute cadence), so a second uploader fills gaps but never doubles;
+  reading within 150 s (half a 5-minute cadence), so a second uploader fills gaps but never doubles.
+  Not collapsed (rare; the soft check one_reading_per_instant reports exact doubles): two
+  non-primary devices filling the same gap of the primary, and, within 150 s of a UTC midnight,
+  two devices that are each the primary of their own UTC day;
 * a 1-minute stream from one device is kept whole (60 s apart is never a re-upload).
 """
 

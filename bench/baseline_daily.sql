@@ -42,24 +42,31 @@ WITH fields AS (
     SELECT * FROM sensor
     QUALIFY lag(epoch_s) OVER (PARTITION BY subject_id, device ORDER BY epoch_s, doc_id) IS NULL
          OR epoch_s - lag(epoch_s) OVER (PARTITION BY subject_id, device ORDER BY epoch_s, doc_id) > 30
-), primary_device AS (
-    -- each UTC day's device with the most readings
-    SELECT subject_id, window_day, device FROM uploaded_once GROUP BY subject_id, window_day, device
-    QUALIFY row_number() OVER (PARTITION BY subject_id, window_day ORDER BY count(*) DESC, device) = 1
+), ranked AS (
+    -- each UTC day's devices by number of readings (the primary first, ties by name), as one
+    -- number: lower is better, comparable across days (then by name)
+    SELECT subject_id, window_day, device,
+           (row_number() OVER (PARTITION BY subject_id, window_day ORDER BY count(*) DESC, device) - 1) * 10000
+           + dense_rank() OVER (PARTITION BY subject_id ORDER BY device) AS priority
+    FROM uploaded_once GROUP BY subject_id, window_day, device
 ), by_device AS (
-    SELECT u.*, u.device = p.device AS is_primary
-    FROM uploaded_once u JOIN primary_device p USING (subject_id, window_day)
-), primary_readings AS (
-    SELECT subject_id, epoch_s FROM by_device WHERE is_primary
+    SELECT u.*, r.priority, CAST(floor(epoch_s / 300) AS BIGINT) AS bucket  -- (// divides a DOUBLE exactly)
+    FROM uploaded_once u JOIN ranked r USING (subject_id, window_day, device)
+), contested AS (
+    -- the primary's readings are kept, except within 150 s of a UTC midnight
+    SELECT * FROM by_device WHERE priority >= 10000 OR epoch_s % 86400 < 150 OR epoch_s % 86400 > 86250
 ), readings AS (
-    SELECT * EXCLUDE (is_primary) FROM by_device WHERE is_primary
+    SELECT * EXCLUDE (priority, bucket) FROM by_device
+    WHERE NOT (priority >= 10000 OR epoch_s % 86400 < 150 OR epoch_s % 86400 > 86250)
     UNION ALL
-    -- another device's reading only where the primary has none within 150 s either side
-    SELECT o.* EXCLUDE (is_primary, before_s) FROM (
-        SELECT o.*, m.epoch_s AS before_s FROM (SELECT * FROM by_device WHERE NOT is_primary) o
-        ASOF LEFT JOIN primary_readings m ON o.subject_id = m.subject_id AND o.epoch_s >= m.epoch_s
-    ) o ASOF LEFT JOIN primary_readings m ON o.subject_id = m.subject_id AND o.epoch_s <= m.epoch_s
-    WHERE (before_s IS NULL OR o.epoch_s - before_s > 150) AND (m.epoch_s IS NULL OR m.epoch_s - o.epoch_s > 150)
+    -- any other reading only where no better-ranked device has one within 150 s either side
+    SELECT * EXCLUDE (priority, bucket) FROM contested o
+    WHERE NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket - 1
+                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
+      AND NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket
+                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
+      AND NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket + 1
+                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
 ), times AS (
     -- R iglu's active_percent on each local day's distinct reading times (round_even: R's round)
     SELECT DISTINCT subject_id, CAST(local_ts AS DATE) AS day, local_ts FROM readings

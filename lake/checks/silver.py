@@ -51,9 +51,9 @@ def stale_subjects(df: pl.DataFrame, time_column: str, newest: str) -> pl.DataFr
 
 # silver.glucose_readings ---------------------------------------------------------------------
 
-# The docstring's grain is (subject_id, reading_ts), but a re-upload is only ever dropped within
-# one device's stream, and two devices' readings at one instant in different window days both
-# survive the cross-device rule. One device never has two readings at one instant.
+# The hard key includes the device: one device never has two readings at one instant (a re-upload
+# is dropped). Two devices' readings at one instant are what the cross-device rule collapses; a
+# pair left means that rule failed, reported by the soft one_reading_per_instant below.
 READING_KEY = ["subject_id", "reading_ts", "device"]
 
 

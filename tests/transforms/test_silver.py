@@ -22,7 +22,7 @@ def bronze_entries(*readings: tuple) -> ibis.Table:
                             "trend", "noise", "device", "utc_offset_min", "reading_ts")}
     for doc_id, seconds, sgv, device, *rest in readings:
         cols["subject_id"].append("s1")
-        cols["window_day"].append(date(2024, 3, 1))
+        cols["window_day"].append((T0 + timedelta(seconds=seconds)).date())  # the UTC day
         cols["doc_id"].append(doc_id)
         cols["entry_type"].append(rest[0] if rest else "sgv")
         cols["sgv_mg_dl"].append(None if sgv is None else float(sgv))
@@ -62,6 +62,34 @@ def test_a_second_uploader_fills_a_gap_of_the_primary(duck):
     e = bronze_entries(("a1", 0, 120, "xdrip"), ("a2", 300, 125, "xdrip"), ("a4", 1200, 130, "xdrip"),
                        ("b3", 600, 128, "loop"))
     assert sorted(rows(duck, glucose_readings(e), "doc_id")) == [("a1",), ("a2",), ("a4",), ("b3",)]
+
+
+def test_two_other_uploaders_filling_the_same_gap_give_one_reading_the_better_ranked_ones(duck):
+    # xdrip is the day's primary (4 readings), loop second (2), share third (1).
+    e = bronze_entries(("a1", 0, 120, "xdrip"), ("a2", 300, 125, "xdrip"), ("a5", 1500, 130, "xdrip"),
+                       ("a6", 1800, 131, "xdrip"), ("b0", 3, 120, "loop"), ("b3", 905, 128, "loop"),
+                       ("c3", 899, 128, "share"))
+    assert sorted(rows(duck, glucose_readings(e), "doc_id")) == [("a1",), ("a2",), ("a5",), ("a6",), ("b3",)]
+
+
+MIDNIGHT = 14 * 3600  # seconds after T0 (10:00 UTC) to the next UTC midnight
+
+
+def test_near_midnight_two_days_primaries_give_one_reading_and_a_stream_stays_whole(duck):
+    # x is the primary of March 1 (3 readings against 1), y of March 2 (3 against 1); their readings
+    # 50 s apart across midnight are one reading: the two primaries rank by name, x first.
+    e = bronze_entries(("x1", MIDNIGHT - 650, 120, "x"), ("x2", MIDNIGHT - 350, 121, "x"),
+                       ("x3", MIDNIGHT - 20, 122, "x"), ("y3", MIDNIGHT + 30, 122, "y"),
+                       ("y4", MIDNIGHT + 330, 123, "y"), ("y5", MIDNIGHT + 630, 124, "y"),
+                       ("x4", MIDNIGHT + 1200, 125, "x"), ("y0", MIDNIGHT - 2000, 119, "y"))
+    assert sorted(rows(duck, glucose_readings(e), "doc_id")) == [
+        ("x1",), ("x2",), ("x3",), ("x4",), ("y0",), ("y4",), ("y5",)]
+    # One device ranked differently on two days never gives way to itself.
+    stream = bronze_entries(*[(f"l{i}", MIDNIGHT - 300 + 60 * i, 100 + i, "libre") for i in range(10)],
+                            ("o1", MIDNIGHT - 3000, 100, "other"), ("o2", MIDNIGHT - 2700, 100, "other"),
+                            ("o3", MIDNIGHT - 2400, 100, "other"), ("o4", MIDNIGHT - 2100, 100, "other"),
+                            ("o5", MIDNIGHT - 1800, 100, "other"), ("o6", MIDNIGHT - 1500, 100, "other"))
+    assert len([r for r in rows(duck, glucose_readings(stream), "doc_id") if r[0].startswith("l")]) == 10
 
 
 def test_a_one_minute_stream_from_one_device_is_kept_whole(duck):

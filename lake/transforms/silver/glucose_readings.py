@@ -7,12 +7,11 @@ UTC; local_ts/local_day the uploader's wall clock. Rules (DESIGN, nightscout-api
 * 39 means below the sensor's range (LOW) and > 400 above it (HIGH): kept with their value and
   flagged by below_sensor_range / above_sensor_range (iglu counts them as those numbers);
 * the same reading uploaded twice collapses to one: a re-upload by the same device within 30 s of
-  its previous reading is dropped; across devices, each UTC day's primary device (the one with the
-  most readings) is kept whole, and another device's reading is kept only where the primary has no
-  reading within 150 s (half a 5-minute cadence), so a second uploader fills gaps but never doubles.
-  Not collapsed (rare; the soft check one_reading_per_instant reports exact doubles): two
-  non-primary devices filling the same gap of the primary, and, within 150 s of a UTC midnight,
-  two devices that are each the primary of their own UTC day;
+  its previous reading is dropped; across devices, each UTC day's devices are ranked by their
+  number of readings (the primary first, ties by name), the primary is kept whole, and a reading
+  of any other device is kept only where no better-ranked device has a reading within 150 s (half
+  a 5-minute cadence), so other uploaders fill gaps but never double. Near a UTC midnight a
+  reading meets the other day's readings too; two days' primaries rank by name there;
 * a 1-minute stream from one device is kept whole (60 s apart is never a re-upload).
 """
 
@@ -25,6 +24,8 @@ from lake.transforms.silver._local_time import with_local_time
 
 LOW, HIGH = 39, 400
 REUPLOAD_S, CROSS_DEVICE_S = 30, 150
+DAY_S = 86_400
+DEVICES_MAX = 10_000  # more uploaders than this for one subject would break the priority order
 COLUMNS = ["subject_id", "window_day", "reading_ts", "local_ts", "local_day", "glucose_mg_dl",
            "below_sensor_range", "above_sensor_range", "direction", "trend", "device", "doc_id",
            "utc_offset_min", "utc_offset_missing"]
@@ -43,24 +44,35 @@ def glucose_readings(entries: ir.Table) -> ir.Table:
     # A re-upload by the same device: within 30 s of that device's previous reading.
     previous = t.epoch_s.lag().over(group_by=[t.subject_id, t.device], order_by=[t.epoch_s, t.doc_id])
     t = t.filter(previous.isnull() | (t.epoch_s - previous > REUPLOAD_S))
+    # Each device's rank that UTC day as one number, lower is better: the rank (primary = 0) first,
+    # then the device name, so readings of two days compare too. One inequality, not an OR of two,
+    # keeps the anti-joins below hash joins (with the OR, DuckDB took minutes on a subject-year).
     counts = t.group_by(["subject_id", "window_day", "device"]).aggregate(n=ibis._.count())
     rank = ibis.row_number().over(group_by=[counts.subject_id, counts.window_day],
                                   order_by=[ibis.desc(counts.n), counts.device])
-    primary = counts.filter(rank == 0).select("subject_id", "window_day", primary_device=counts.device)
-    t = t.join(primary, ["subject_id", "window_day"])
-    # Time buckets as wide as the whole +-150 s window: a primary reading within 150 s of another
-    # device's reading is in the same bucket or a neighbouring one. The equality on the bucket
-    # lets DuckDB hash-join; on the subject alone the range test ran against a subject's every
-    # reading (over a minute for a subject-year).
+    by_name = ibis.dense_rank().over(group_by=counts.subject_id, order_by=counts.device)
+    priorities = counts.mutate(_priority=rank * DEVICES_MAX + by_name).drop("n")
+    t = t.join(priorities, ["subject_id", "window_day", "device"])
+    # Time buckets as wide as the whole +-150 s window: a reading within 150 s of another is in the
+    # same bucket or a neighbouring one. The equality on the bucket lets DuckDB hash-join; on the
+    # subject alone the range test ran against a subject's every reading (over a minute for a
+    # subject-year).
     t = t.mutate(_bucket=t.epoch_s // (2 * CROSS_DEVICE_S))
-    main, kept_other = t.filter(t.device == t.primary_device), t.filter(t.device != t.primary_device)
+    # Only a primary's readings within 150 s of a UTC midnight can give way (to the next or the
+    # previous day's primary): every other primary reading is kept without a look.
+    of_day = t.epoch_s % DAY_S
+    near_midnight = (of_day < CROSS_DEVICE_S) | (of_day > DAY_S - CROSS_DEVICE_S)
+    is_primary = t._priority < DEVICES_MAX
+    kept, contested = t.filter(is_primary & ~near_midnight), t.filter(~is_primary | near_midnight)
     for shift in (-1, 0, 1):
-        near = main.view()
-        kept_other = kept_other.anti_join(near, [kept_other.subject_id == near.subject_id,
-                                                 kept_other._bucket + shift == near._bucket,
-                                                 kept_other.epoch_s >= near.epoch_s - CROSS_DEVICE_S,
-                                                 kept_other.epoch_s <= near.epoch_s + CROSS_DEVICE_S])
-    t = ibis.union(main, kept_other).drop("_bucket")
+        better = t.view()
+        contested = contested.anti_join(better, [contested.subject_id == better.subject_id,
+                                                 contested._bucket + shift == better._bucket,
+                                                 contested.device != better.device,
+                                                 contested.epoch_s >= better.epoch_s - CROSS_DEVICE_S,
+                                                 contested.epoch_s <= better.epoch_s + CROSS_DEVICE_S,
+                                                 better._priority < contested._priority])
+    t = ibis.union(kept, contested).drop("_bucket", "_priority")
     t = with_local_time(t, "reading_ts")
     return t.mutate(
         glucose_mg_dl=t.sgv_mg_dl,

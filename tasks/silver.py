@@ -35,6 +35,7 @@ class SilverTask(TableTask):
 
 class BuildGlucoseReadings(SilverTask):
     table = "silver.glucose_readings"
+    version = "2"  # 2: a reading gives way to any better-ranked device's, not only the primary's
     upstream = bronze.BuildBronzeEntries
 
     def build(self, stale):

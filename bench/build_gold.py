@@ -10,8 +10,8 @@ and BuildGold runs again for the period moved by one day (the daily incremental 
 Baseline: the same documents as NDJSON (written beforehand, not timed) loaded into the same kind
 of lake with read_json, then gold.daily_glucose's contract columns computed from raw entries by one
 hand-written SQL statement (bench/baseline_daily.sql) that applies the same rules as ours: the
-timestamp trust order, de-duplication of documents and of re-uploaded readings, the primary device
-per day, local days from utcOffset, R iglu's active percent. After the full build the two tables
+timestamp trust order, de-duplication of documents, of re-uploaded readings and across devices
+(each day's devices ranked), local days from utcOffset, R iglu's active percent. After the full build the two tables
 are compared day by day: the bench fails if they differ, so both sides did the same work.
 
 Both sides load documents made beforehand: the baseline reads NDJSON files, ours reads each site's

@@ -8,7 +8,9 @@ schemas, one-snapshot transactions with our own retry, atomic table publication,
 Why our own retry: DuckLake 1.5.5 retries a commit only on errors it recognises as conflicts;
 SQLite's "database is locked" is not one of them (duckdb/ducklake#1309, fixed after 1.5.5), and a
 logical conflict (a DELETE racing an INSERT on one table) aborts the whole transaction. Both are
-safe to retry from the top, because a failed commit rolls back its data files.
+safe to retry from the top, because a failed commit rolls back its data files. The loop is ten
+lines (`_with_retry`) rather than tenacity's decorator: the retry has to wrap BEGIN..COMMIT around a
+callable built at run time, and which errors count is one regular expression (RETRYABLE).
 """
 
 from __future__ import annotations

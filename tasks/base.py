@@ -1,7 +1,9 @@
 """tasks.base: what every lake task shares. Tasks stay thin: lake.* does the work.
 
 Completion lives in the lake (meta.task_markers, written in the same transaction as the data),
-never in local files, so every worker on every machine agrees on what is done.
+never in local files, so every worker on every machine agrees on what is done. It is a `complete()`
+override, not a luigi.Target: whether a table task is done depends on whether any of its
+partitions is stale (lake.lineage), not on whether something exists.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class LakeTask(luigi.Task):
     # and each answer costs lake queries: remember a "complete" briefly (Luigi shares one instance
     # per set of parameters). Like Luigi's own completion cache, a False is by default not
     # remembered: it must be asked again, since another worker process may have run the task
-    # meanwhile.
+    # meanwhile. Luigi's own cache ([worker] cache_task_completion) keeps a True for the worker's
+    # whole run, with no expiry; this one expires, and a task forgets its own answer when it runs.
     COMPLETE_MEMO_S = 60.0
     # A task may still remember a "not complete" for a moment (0: never), where Luigi's planning
     # asks the same question many times within a second (see IngestNightscout); only in the

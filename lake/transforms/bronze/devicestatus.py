@@ -16,5 +16,6 @@ COLUMNS = ["subject_id", "window_day", "doc_id", "created_ts", "device", "utc_of
 
 
 def devicestatus(raw_devicestatus: ir.Table, ingest_batches: ir.Table) -> ir.Table:
+    """The essentials of each committed devicestatus document; untypable ones are left to the quarantine."""
     t = typed_devicestatus(raw_devicestatus, ingest_batches)
     return t.filter(t.reject_reason.isnull()).mutate(doc_id=t.doc_key).select(COLUMNS)

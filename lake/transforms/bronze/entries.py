@@ -17,5 +17,6 @@ COLUMNS = ["subject_id", "window_day", "doc_id", "entry_type", "sgv_mg_dl", "mbg
 
 
 def entries(raw_entries: ir.Table, ingest_batches: ir.Table) -> ir.Table:
+    """Typed, deduplicated raw entries of committed batches; untypable ones are left to the quarantine."""
     t = typed_entries(raw_entries, ingest_batches)
     return t.filter(t.reject_reason.isnull()).mutate(doc_id=t.doc_key).select(COLUMNS)

@@ -15,5 +15,6 @@ COLUMNS = ["subject_id", "window_day", "doc_id", "start_ts", "default_profile", 
 
 
 def profile(raw_profile: ir.Table, ingest_batches: ir.Table) -> ir.Table:
+    """Each committed profile document, typed (its default profile's timezone and units)."""
     t = typed_profile(raw_profile, ingest_batches)
     return t.filter(t.reject_reason.isnull()).mutate(doc_id=t.doc_key).select(COLUMNS)

@@ -17,5 +17,6 @@ COLUMNS = ["subject_id", "window_day", "doc_id", "event_type", "created_ts", "ut
 
 
 def treatments(raw_treatments: ir.Table, ingest_batches: ir.Table) -> ir.Table:
+    """Typed, deduplicated raw treatments of committed batches; untypable ones are left to the quarantine."""
     t = typed_treatments(raw_treatments, ingest_batches)
     return t.filter(t.reject_reason.isnull()).mutate(doc_id=t.doc_key).select(COLUMNS)

@@ -19,5 +19,6 @@ COLUMNS = ["subject_id", "period_start", "period_end", "minute_of_day", "p05", "
 
 
 def agp(agp_rows: ir.Table, period_start: date, period_end: date) -> ir.Table:
+    """The AGP rows of the period: `agp_rows` (lake.metrics.agp) with the period's columns."""
     return agp_rows.mutate(period_start=ibis.literal(period_start),
                            period_end=ibis.literal(period_end)).select(COLUMNS)

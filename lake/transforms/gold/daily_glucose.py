@@ -18,6 +18,7 @@ COLUMNS = ["subject_id", "day", "n_readings", "active_pct", "mean_mg_dl", "media
 
 
 def daily_glucose(glucose_readings: ir.Table, daily_active: ir.Table) -> ir.Table:
+    """Daily CGM metrics per subject and local day; `daily_active` gives each day's active_pct."""
     t = glucose_readings.mutate(day=glucose_readings.local_day)
     metrics = t.group_by(["subject_id", "day"]).aggregate(**reading_metrics(t))
     return metrics.left_join(daily_active, ["subject_id", "day"]).select(COLUMNS)

@@ -13,6 +13,7 @@ COLUMNS = ["subject_id", "day", "bolus_units", "carbs_g", "n_boluses", "n_carb_e
 
 
 def daily_treatments(insulin_boluses: ir.Table, carb_intakes: ir.Table) -> ir.Table:
+    """Daily insulin and carbohydrate totals per subject and local day."""
     insulin = insulin_boluses.group_by(["subject_id", ibis._.local_day.name("day")]).aggregate(
         bolus_units=ibis._.insulin_units.sum(), n_boluses=ibis._.count())
     carbs = carb_intakes.group_by(["subject_id", ibis._.local_day.name("day")]).aggregate(

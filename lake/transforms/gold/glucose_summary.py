@@ -29,11 +29,13 @@ COLUMNS = ["subject_id", "period_start", "period_end", "n_readings", "active_pct
 
 
 def in_period(glucose_readings: ir.Table, period_start: date, period_end: date) -> ir.Table:
+    """Readings whose local day is in [period_start, period_end]."""
     return glucose_readings.filter(glucose_readings.local_day.between(period_start, period_end))
 
 
 def glucose_summary(glucose_readings: ir.Table, grid_metrics: ir.Table, period_start: date,
                     period_end: date) -> ir.Table:
+    """One row per subject for the period: reading metrics joined to `grid_metrics`."""
     t = in_period(glucose_readings, period_start, period_end)
     metrics = t.group_by("subject_id").aggregate(**reading_metrics(t))
     joined = metrics.join(adrr(t, ["subject_id"]), "subject_id").left_join(grid_metrics, "subject_id")

@@ -14,5 +14,6 @@ COLUMNS = ["subject_id", "window_day", "treatment_ts", "local_ts", "local_day", 
 
 
 def carb_intakes(treatments: ir.Table) -> ir.Table:
+    """Carbohydrate intakes from bronze treatments, each real event once."""
     t = events(treatments, "carbs_g")
     return t.mutate(treatment_ts=t.created_ts).select(COLUMNS)

@@ -16,6 +16,7 @@ COLUMNS = ["subject_id", "window_day", "status_ts", "local_ts", "local_day", "de
 
 
 def device_status(devicestatus: ir.Table) -> ir.Table:
+    """Device status essentials from bronze devicestatus, identical reports collapsed."""
     t = devicestatus.mutate(device=devicestatus.device.fill_null("unknown"))
     # Of identical reports the one with the lowest doc_id stays (doc_id is unique per subject).
     # An aggregate and a semi-join rather than a row_number window: DuckDB spills those to disk,

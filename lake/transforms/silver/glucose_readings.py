@@ -39,6 +39,7 @@ def sensor_glucose(entries: ir.Table) -> ir.Table:
 
 
 def glucose_readings(entries: ir.Table) -> ir.Table:
+    """Genuine CGM readings from bronze entries, by the rules of the module docstring."""
     t = sensor_glucose(entries)
     t = t.filter(t.sgv_mg_dl >= LOW)
     # A re-upload by the same device: within 30 s of that device's previous reading.

@@ -14,5 +14,6 @@ COLUMNS = ["subject_id", "window_day", "treatment_ts", "local_ts", "local_day", 
 
 
 def insulin_boluses(treatments: ir.Table) -> ir.Table:
+    """Insulin boluses (treatments with insulin > 0) from bronze treatments, each event once."""
     t = events(treatments, "insulin_units")
     return t.mutate(treatment_ts=t.created_ts).select(COLUMNS)

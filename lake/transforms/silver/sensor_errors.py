@@ -17,6 +17,7 @@ COLUMNS = ["subject_id", "window_day", "reading_ts", "local_ts", "local_day", "e
 
 
 def sensor_errors(entries: ir.Table) -> ir.Table:
+    """CGM error codes (sgv below 39) from bronze entries, one row per document."""
     t = sensor_glucose(entries)
     t = with_local_time(t.filter(t.sgv_mg_dl < LOW), "reading_ts")
     return t.mutate(error_code=t.sgv_mg_dl.cast("int32")).select(COLUMNS)

@@ -46,27 +46,29 @@ WITH fields AS (
     -- each UTC day's devices by number of readings (the primary first, ties by name), as one
     -- number: lower is better, comparable across days (then by name)
     SELECT subject_id, window_day, device,
-           (row_number() OVER (PARTITION BY subject_id, window_day ORDER BY count(*) DESC, device) - 1) * 10000
-           + dense_rank() OVER (PARTITION BY subject_id ORDER BY device) AS priority
+           (row_number() OVER (PARTITION BY subject_id, window_day ORDER BY count(*) DESC, device) - 1)
+           * 10000 + dense_rank() OVER (PARTITION BY subject_id ORDER BY device) AS priority
     FROM uploaded_once GROUP BY subject_id, window_day, device
 ), by_device AS (
-    SELECT u.*, r.priority, CAST(floor(epoch_s / 300) AS BIGINT) AS bucket  -- (// divides a DOUBLE exactly)
+    -- the primary's readings are kept without a look, except within 150 s of a UTC midnight
+    SELECT u.*, r.priority, CAST(floor(epoch_s / 300) AS BIGINT) AS bucket,  -- (// divides a DOUBLE exactly)
+           r.priority >= 10000 OR epoch_s % 86400 < 150 OR epoch_s % 86400 > 86250 AS contested
     FROM uploaded_once u JOIN ranked r USING (subject_id, window_day, device)
-), contested AS (
-    -- the primary's readings are kept, except within 150 s of a UTC midnight
-    SELECT * FROM by_device WHERE priority >= 10000 OR epoch_s % 86400 < 150 OR epoch_s % 86400 > 86250
 ), readings AS (
-    SELECT * EXCLUDE (priority, bucket) FROM by_device
-    WHERE NOT (priority >= 10000 OR epoch_s % 86400 < 150 OR epoch_s % 86400 > 86250)
+    SELECT * EXCLUDE (priority, bucket, contested) FROM by_device WHERE NOT contested
     UNION ALL
     -- any other reading only where no better-ranked device has one within 150 s either side
-    SELECT * EXCLUDE (priority, bucket) FROM contested o
-    WHERE NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket - 1
-                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
+    SELECT * EXCLUDE (priority, bucket, contested) FROM by_device o
+    WHERE contested
+      AND NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket - 1
+                      AND b.device <> o.device AND b.priority < o.priority
+                      AND abs(b.epoch_s - o.epoch_s) <= 150)
       AND NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket
-                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
+                      AND b.device <> o.device AND b.priority < o.priority
+                      AND abs(b.epoch_s - o.epoch_s) <= 150)
       AND NOT EXISTS (SELECT 1 FROM by_device b WHERE b.subject_id = o.subject_id AND b.bucket = o.bucket + 1
-                      AND b.device <> o.device AND b.priority < o.priority AND abs(b.epoch_s - o.epoch_s) <= 150)
+                      AND b.device <> o.device AND b.priority < o.priority
+                      AND abs(b.epoch_s - o.epoch_s) <= 150)
 ), times AS (
     -- R iglu's active_percent on each local day's distinct reading times (round_even: R's round)
     SELECT DISTINCT subject_id, CAST(local_ts AS DATE) AS day, local_ts FROM readings

@@ -11,8 +11,9 @@ Baseline: the same documents as NDJSON (written beforehand, not timed) loaded in
 of lake with read_json, then gold.daily_glucose's contract columns computed from raw entries by one
 hand-written SQL statement (bench/baseline_daily.sql) that applies the same rules as ours: the
 timestamp trust order, de-duplication of documents, of re-uploaded readings and across devices
-(each day's devices ranked), local days from utcOffset, R iglu's active percent. After the full build the two tables
-are compared day by day: the bench fails if they differ, so both sides did the same work.
+(each day's devices ranked), local days from utcOffset, R iglu's active percent. After the full
+build the two tables are compared day by day: the bench fails if they differ, so both sides did
+the same work.
 
 Both sides load documents made beforehand: the baseline reads NDJSON files, ours reads each site's
 day from an Arrow file (bench.common.PreparedSite), so ingestion is timed on reading the documents,

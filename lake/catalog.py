@@ -476,7 +476,8 @@ def in_partitions(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     params = list(con.execute(f"SELECT {ranges} FROM _partitions p{of_subjects}",
                               [] if subjects is None else [subjects]).fetchone())
     match = " AND ".join(f'p."{k}" = t."{k}"' for k in keys)
-    conditions = [*(f't."{k}" BETWEEN ? AND ?' for k in keys), f"EXISTS (SELECT 1 FROM _partitions p WHERE {match})"]
+    conditions = [*(f't."{k}" BETWEEN ? AND ?' for k in keys),
+                  f"EXISTS (SELECT 1 FROM _partitions p WHERE {match})"]
     if subjects is not None:
         conditions.append("list_contains(?, t.subject_id)")
         params.append(subjects)

@@ -285,7 +285,8 @@ def _read_sites_file(path: Path, env: Mapping[str, str]) -> tuple[Site, ...]:
     for n, entry in enumerate(entries, start=1):
         where = f"LAKE_SITES {path} site #{n}"
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where} must be a [[site]] table with keys subject and url, not a {type(entry).__name__}")
+            raise ConfigError(f"{where} must be a [[site]] table with keys subject and url, "
+                              f"not a {type(entry).__name__}")
         if not isinstance(entry.get("subject"), str) or not isinstance(entry.get("url"), str):
             raise ConfigError(f"{where} needs string keys subject and url")
         secrets = {}

@@ -103,25 +103,28 @@ def raw_and_bronze_keys(con: duckdb.DuckDBPyConnection, quarantine: pl.DataFrame
     comparing every key took a third of a full build, and reading them all at once gigabytes."""
     present = catalog.tables(con)
     raw, bronze, suspect = [], [], []
+    quarantine_table = catalog.qualified("bronze.quarantine")
     for resource in WINDOWED:
         if f"raw.{resource}" not in present:
             continue
-        raw_keys = RAW_KEY_HASHES.format(raw=catalog.qualified(f"raw.{resource}"), committed=COMMITTED, where=rows.where)
+        has_bronze, bronze_table = f"bronze.{resource}" in present, catalog.qualified(f"bronze.{resource}")
+        raw_keys = RAW_KEY_HASHES.format(raw=catalog.qualified(f"raw.{resource}"), committed=COMMITTED,
+                                         where=rows.where)
         raw_prints = con.execute(FINGERPRINT.format(keys=raw_keys), [*rows.params, *rows.params]).pl()
-        typed_keys = [f"SELECT subject_id, hash(doc_id) AS h FROM {catalog.qualified('bronze.quarantine')} t "
+        typed_keys = [f"SELECT subject_id, hash(doc_id) AS h FROM {quarantine_table} t "
                       f"WHERE t.resource = ? AND {rows.where}"]
         typed_params = [resource, *rows.params]
-        if f"bronze.{resource}" in present:
-            typed_keys.append(f"SELECT subject_id, hash(doc_id) FROM {catalog.qualified(f'bronze.{resource}')} t WHERE {rows.where}")
+        if has_bronze:
+            typed_keys.append(f"SELECT subject_id, hash(doc_id) FROM {bronze_table} t WHERE {rows.where}")
             typed_params += rows.params
         typed_prints = con.execute(FINGERPRINT.format(keys=" UNION ALL ".join(typed_keys)), typed_params).pl()
         subjects = differing_subjects(raw_prints, typed_prints)
         if subjects:
             some = Rebuilt(f"{rows.where} AND list_contains(?, t.subject_id)", [*rows.params, subjects])
             raw.append(_raw_keys(con, resource, some))
-            if f"bronze.{resource}" in present:
+            if has_bronze:
                 bronze.append(con.execute(f"SELECT subject_id, doc_id, '{resource}' AS resource "
-                                          f"FROM {catalog.qualified(f'bronze.{resource}')} t WHERE {some.where}", some.params).pl())
+                                          f"FROM {bronze_table} t WHERE {some.where}", some.params).pl())
             suspect.extend((subject, resource) for subject in subjects)
     empty = pl.DataFrame(schema={"subject_id": pl.String, "doc_id": pl.String, "resource": pl.String})
     suspects = pl.DataFrame(suspect, schema={"subject_id": pl.String, "resource": pl.String}, orient="row")
@@ -161,8 +164,8 @@ def bronze_entry_keys(con: duckdb.DuckDBPyConnection, readings: pl.DataFrame,
                       rows: Rebuilt) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(the rebuilt readings, bronze.entries keys of the same partitions: a reading keeps the
     window day of its document)."""
-    bronze = con.execute(f"SELECT subject_id, doc_id FROM {catalog.qualified('bronze.entries')} t WHERE {rows.where}",
-                         rows.params).pl()
+    bronze = con.execute(f"SELECT subject_id, doc_id FROM {catalog.qualified('bronze.entries')} t "
+                         f"WHERE {rows.where}", rows.params).pl()
     return readings, bronze
 
 

@@ -133,6 +133,8 @@ def agp_by_subject(readings: Readings) -> pl.DataFrame:
 def daily_active_percent(readings: pl.DataFrame) -> pl.DataFrame:
     """active_pct (%, null where undefined) of each subject-day of `readings` (subject_id, local_day,
     local_ts): one row per (subject_id, day), each day its own series as gold.daily_glucose wants."""
-    rows = [{"subject_id": subject, "day": day, "active_pct": _null_if_nan(active_percent(part["local_ts"].to_numpy()))}
-            for (subject, day), part in readings.partition_by(["subject_id", "local_day"], as_dict=True).items()]
+    days = readings.partition_by(["subject_id", "local_day"], as_dict=True)
+    rows = [{"subject_id": subject, "day": day,
+             "active_pct": _null_if_nan(active_percent(part["local_ts"].to_numpy()))}
+            for (subject, day), part in days.items()]
     return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})

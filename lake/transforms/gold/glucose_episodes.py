@@ -25,9 +25,9 @@ COLUMNS = ["subject_id", "period_start", "period_end", "kind", "level", "start_t
 
 def glucose_episodes(episodes: ir.Table, glucose_readings: ir.Table, period_start: date,
                      period_end: date) -> ir.Table:
+    """The period's episodes (lake.metrics.episodes) with UTC times from the readings' offsets."""
     # Offsets per local hour and per local day: equality joins on small aggregates. (An ASOF join
     # on the readings was written first; DuckDB ran it as a nested loop, minutes for a year.)
-    """The period's episodes (lake.metrics.episodes) with UTC times from the readings' offsets."""
     ep = episodes.mutate(hour=episodes.start_local_ts.truncate("h"), day=episodes.start_local_ts.date())
     readings = glucose_readings.mutate(offset=glucose_readings.utc_offset_min.fill_null(0))
     # Only the hours an episode starts in: a subject-year has about 9,000 hours, and aggregating

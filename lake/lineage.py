@@ -3,9 +3,10 @@
 Every derived table (bronze, silver, gold) is a deterministic function of raw. Raw records, per
 (subject, UTC day, resource), a content hash of that day's documents (meta.raw_day_versions). A
 partition of a derived table depends on a known window of raw days (its own day +- the days that
-can reach it through local time and de-duplication), so its *signature* is the table's code version + the hash of the latest content hashes of those raw
-days ("<version>:<sha256>"). A partition is stale when its current signature differs from the one
-recorded when it was last built (meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
+can reach it through local time and de-duplication), so its *signature* is the table's code
+version + the hash of the latest content hashes of those raw days ("<version>:<sha256>"). A
+partition is stale when its current signature differs from the one recorded when it was last built
+(meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
 see it, unchanged inputs rebuild nothing, and re-fetching identical documents changes nothing.
 """
 
@@ -113,10 +114,10 @@ def signatures(lake, version: str, partitions: Sequence[Partition]) -> dict[Part
     shared by the tables of a layer at the same version: see content_signatures)."""
     if not partitions:
         return {}
-    key = (catalog.raw_connection(lake), _raw_state(lake), version, tuple(partitions))
+    con, state, parts = catalog.raw_connection(lake), _raw_state(lake), tuple(partitions)
     prefix = f"{version}:"
-    return _remembered(_signatures_memo, key, lambda: {
-        p: prefix + content for p, content in content_signatures(lake, partitions).items()})
+    return _remembered(_signatures_memo, (con, state, version, parts), lambda: {
+        p: prefix + content for p, content in _content_at(lake, state, parts).items()})
 
 
 def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition, str]:
@@ -125,8 +126,11 @@ def content_signatures(lake, partitions: Sequence[Partition]) -> dict[Partition,
     per layer, not once per table (remembered: see _content_memo)."""
     if not partitions:
         return {}
-    state = _raw_state(lake)
-    key = (catalog.raw_connection(lake), state, tuple(partitions))
+    return _content_at(lake, _raw_state(lake), tuple(partitions))
+
+
+def _content_at(lake, state: tuple, partitions: tuple[Partition, ...]) -> dict[Partition, str]:
+    key = (catalog.raw_connection(lake), state, partitions)
     return _remembered(_content_memo, key, lambda: _content_signatures(lake, state, partitions))
 
 
@@ -162,9 +166,7 @@ def recorded(lake, table: str) -> dict[tuple[str, str], str]:
 def stale(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
     """The partitions whose inputs changed since they were built (or never built), with their
     new signatures."""
-    current = signatures(lake, version, partitions)
-    built = recorded(lake, table)
-    return {p: sig for p, sig in current.items() if built.get((p.subject_id, p.part)) != sig}
+    return _not_as_built(lake, table, signatures(lake, version, partitions))
 
 
 def stale_profiles(lake, table: str, version: str, partitions: Sequence[Partition]) -> dict[Partition, str]:
@@ -178,9 +180,14 @@ def stale_profiles(lake, table: str, version: str, partitions: Sequence[Partitio
         WHERE batch_id IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})
         GROUP BY ALL""").to_pylist()
     current = {r["subject_id"]: f"{version}:{r['signature']}" for r in rows}
+    return _not_as_built(lake, table,
+                         {p: current[p.subject_id] for p in partitions if p.subject_id in current})
+
+
+def _not_as_built(lake, table: str, current: dict[Partition, str]) -> dict[Partition, str]:
+    """The partitions of `current` (partition -> signature now) last built with another signature."""
     built = recorded(lake, table)
-    return {p: current[p.subject_id] for p in partitions
-            if p.subject_id in current and built.get((p.subject_id, p.part)) != current[p.subject_id]}
+    return {p: sig for p, sig in current.items() if built.get((p.subject_id, p.part)) != sig}
 
 
 def built_rows(table: str, new: dict[Partition, str]) -> pa.Table:

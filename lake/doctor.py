@@ -40,7 +40,8 @@ def run(settings_factory: Callable[[], Settings] = Settings.from_env, out=sys.st
         loaded = [name for (name,) in con.execute(
             "SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1").fetchall()]
         say("extensions", ", ".join(loaded))
-        catalog.check_data_path_writable(con, settings)
+        if not settings.data_path_is_s3:  # connect() has checked an S3 data path already
+            catalog.check_data_path_writable(con, settings)
         say("data writable", "yes")
         schemas = [name for (name,) in con.execute(
             "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? ORDER BY 1",

@@ -42,6 +42,11 @@ from lake.sources import WINDOWED, DocumentSource, serialize
 # its state lives in the lake's own meta tables, not in dlt's.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RESTORE_FROM_DESTINATION", "false")
+# dlt's load files are local and short-lived: written once, read once by the INSERT into raw, then
+# deleted with their working directory. Snappy-compressing them cost more than it saved: a site's
+# year (2.3 M documents) landed in 6.5-6.8 s instead of 7.2-8.3 s, for about 4x the temporary disk (1.1 GB
+# instead of 0.27 GB at its largest). The lake's own Parquet files are compressed as before.
+os.environ.setdefault("DATA_WRITER__COMPRESSION", "none")
 
 log = logging.getLogger(__name__)
 

@@ -99,3 +99,21 @@ def test_days_fetched_before_they_were_48_hours_old_are_read_again(lake):
         date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 5)]
     assert ingest.days_to_fetch(lake, ["s"], first, last, overlap=timedelta(hours=12))["s"] == [
         date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 5)]
+
+
+def test_dlt_load_files_are_written_uncompressed(lake_env, monkeypatch):
+    # They live only until the INSERT into raw has read them; compressing them cost ~15% of a load.
+    import pyarrow.parquet as pq
+
+    compressions = []
+
+    class Recording(pq.ParquetWriter):
+        def __init__(self, *args, **kwargs):
+            compressions.append(kwargs.get("compression"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetWriter", Recording)
+    settings = Settings.from_env(lake_env)
+    with simulated_sites(["alice"], DAYS[0], DAYS[0]) as (servers, _):
+        ingest.ingest(settings, catalog.connect(settings), [source(servers["alice"])], DAYS[:1])
+    assert compressions and set(compressions) == {"none"}

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from lake.checks import bronze, gold, silver
+from lake.checks.bronze import repeated_key
 from tests.checks.helpers import assert_flags_rows, assert_passes
 
 T0 = datetime(2024, 3, 1, 8, 0)
@@ -60,6 +61,13 @@ def test_key_unique_check_flags_every_copy_of_a_repeated_key(table: str):
     check_fn, frame = key_check(table, "key_unique"), key_frame(table)
     assert_passes(check_fn, frame)
     assert_flags_rows(check_fn, pl.concat([frame, frame.head(1)]), [0, 2])
+
+
+def test_repeated_key_counts_missing_values_as_equal():
+    # Two rows missing the same key column are one key twice (the not-null check reports them too).
+    frame = pl.DataFrame({"subject_id": ["s1", "s1", "s1"], "reading_ts": [T0, T0, T0],
+                          "device": [None, None, "d"]})
+    assert frame.filter(repeated_key(["subject_id", "reading_ts", "device"]))["device"].to_list() == [None, None]
 
 
 @pytest.mark.parametrize("table", KEYS)

@@ -170,7 +170,6 @@ def old_work_then_boundary(con: duckdb.DuckDBPyConnection) -> datetime:
     return boundary
 
 
-@pytest.mark.servers
 def maintain_while_running(process: subprocess.Popen, lake, boundary: datetime) -> tuple[list, str, str]:
     """Flush, rewrite, merge and expire again and again while `process` runs: (runs, stdout, stderr)."""
     runs = []
@@ -184,6 +183,7 @@ def maintain_while_running(process: subprocess.Popen, lake, boundary: datetime) 
     return runs, out, err
 
 
+@pytest.mark.servers
 def test_maintenance_beside_a_writer_in_another_process_loses_nothing_on_postgresql(postgres, tmp_path):
     """The production catalog: compactions race partition rebuilds; conflicts are retried on both
     sides. (On SQLite, MaintainLake takes turns with the writers instead: measured on DuckLake
@@ -212,33 +212,57 @@ def test_maintenance_beside_a_writer_in_another_process_loses_nothing_on_postgre
 
 
 READER = """
-import sys
+import os, sys, time
 from lake import catalog
 from lake.config import Settings
+expected = os.environ["EXPECTED"]
 lake = catalog.connect(Settings.from_env(), read_only=True)
 con = catalog.raw_connection(lake)
-expected = None
-for n in range(300):
-    seen = con.execute("SELECT count(*), sum(hash(subject_id, id, mg_dl)) FROM lake.raw.readings").fetchone()
-    expected = expected or seen
+times = []
+while not os.path.exists(os.environ["STOP"]):
+    started = time.time()
+    seen = repr(con.execute("SELECT count(*), sum(hash(subject_id, id, mg_dl)) FROM lake.raw.readings")
+                .fetchone())
     if seen != expected:
-        sys.exit(f"read {n}: {seen} != {expected}")
-print("reads", n + 1)
+        sys.exit(f"read {len(times)}: {seen} != {expected} (before maintenance)")
+    times.append(f"{started!r}-{time.time()!r}")
+    if len(times) == 1:
+        print("ready", flush=True)
+print("read at", *times)
 """
 
 
-def test_readers_in_another_process_see_the_same_data_while_maintenance_runs(lake, lake_env):
+def test_readers_in_another_process_see_the_same_data_while_maintenance_runs(lake, lake_env, tmp_path):
     con = catalog.raw_connection(lake)
     boundary = old_work_then_boundary(con)
     con.execute(f"DELETE FROM {TABLE} WHERE id % 7 = 0")  # something to rewrite
-    reader = start_python(READER, lake_env)
-    runs, out, err = maintain_while_running(reader, lake, boundary)
+    before = content(con)[::2]  # (rows, their hash sum), as the reader reads it
+    stop = tmp_path / "stop"
+    reader = start_python(READER, {**lake_env, "EXPECTED": repr(before), "STOP": str(stop)})
+    try:
+        # Maintenance starts only once the reader reads, so the two overlap; the reader then reads
+        # again and again until maintenance is done, each time comparing with the content before.
+        assert reader.stdout.readline() == "ready\n", reader.stderr.read()[-3000:]
+        runs = []
+        for _ in range(3):
+            started = time.time()
+            run = maintenance.maintain(lake, retention=timedelta(0), now=boundary)
+            runs.append((started, run, time.time()))
+        stop.touch()
+        out, err = reader.communicate(timeout=120)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
     assert reader.returncode == 0, err[-3000:]
-    assert "reads 300" in out
-    assert sum(r.files_rewritten + r.files_merged for r in runs) >= 7 and runs[0].snapshots_expired
+    assert sum(r.files_rewritten + r.files_merged for _, r, _ in runs) >= 7 and runs[0][1].snapshots_expired
+    # At least one read overlapped the first run, which rewrote, merged and expired.
+    reads = [tuple(map(float, span.split("-"))) for span in out.split("read at")[1].split()]
+    first_started, _, first_ended = runs[0]
+    assert any(start <= first_ended and end >= first_started for start, end in reads), (runs[0], reads[:5])
+    assert content(con)[::2] == before
 
 
-def test_maintain_lake_takes_turns_with_writers_on_sqlite_and_never_runs_twice_at_once(monkeypatch):
+def test_maintain_lake_asks_luigid_for_the_writer_resource_on_sqlite_and_for_its_own_everywhere(monkeypatch):
     from tasks import base
     from tasks.maintenance import MaintainLake
 

@@ -48,9 +48,10 @@ def test_entries_read_an_sgv_sent_as_a_string_and_keep_unknown_fields_out_of_the
 def test_entries_keep_one_row_per_document_the_latest_fetch(duck):
     doc = {"_id": "dup", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}
     newer = dict(doc, sgv=101)
-    raw = ibis.union(raw_table([doc], batch="b1"),
-                     raw_table([newer], batch="b2", fetched=datetime(2024, 3, 6)))
-    assert rows(duck, entries(raw, batches("b1", "b2")), "doc_id", "sgv_mg_dl") == [("dup", 101.0)]
+    # Batch ids are random: the later fetch has the smaller one here, so only fetched_at can decide.
+    raw = ibis.union(raw_table([doc], batch="b9"),
+                     raw_table([newer], batch="a1", fetched=datetime(2024, 3, 6)))
+    assert rows(duck, entries(raw, batches("b9", "a1")), "doc_id", "sgv_mg_dl") == [("dup", 101.0)]
 
 
 def test_entries_of_an_uncommitted_batch_are_invisible(duck):
@@ -114,18 +115,20 @@ def test_a_document_whose_text_timestamp_is_before_2000_goes_to_quarantine(duck)
 
 
 def test_a_document_whose_latest_copy_cannot_be_typed_is_quarantined_with_that_copy(duck):
-    # fetched twice: typed the first time, garbled the second (the latest copy wins)
+    # fetched twice: typed the first time, garbled the second (the latest copy wins; its batch id
+    # is the smaller one, as random ids may be, so only fetched_at can tell them apart)
     first = raw_table([{"_id": "x", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")},
-                       {"_id": "y", "type": "sgv", "sgv": 110, "date": ms("2024-03-01T10:05:00")}], batch="b1")
+                       {"_id": "y", "type": "sgv", "sgv": 110, "date": ms("2024-03-01T10:05:00")}],
+                      batch="b9")
     second = raw_table([{"_id": "x", "type": "sgv", "sgv": 100},
                         {"_id": "y", "type": "sgv", "sgv": 110, "date": ms("2024-03-01T10:05:00")}],
-                       batch="b2", fetched=FETCHED + timedelta(hours=1))
-    raw, committed = first.union(second), batches("b1", "b2")
+                       batch="a1", fetched=FETCHED + timedelta(hours=1))
+    raw, committed = first.union(second), batches("b9", "a1")
     bronze = entries(raw, committed)
     assert rows(duck, bronze, "doc_id") == [("y",)]
     q = quarantine({"entries": raw}, committed, {"entries": bronze})
     assert rows(duck, q, "doc_id", "batch_id", "reject_reason") == [
-        ("x", "b2", "no usable timestamp (date, sysTime, dateString)")]
+        ("x", "a1", "no usable timestamp (date, sysTime, dateString)")]
 
 
 def test_treatments_fall_back_to_timestamp_then_date_only_when_created_at_gives_no_time(duck):

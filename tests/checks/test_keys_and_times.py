@@ -122,10 +122,11 @@ def test_after_2000_check_flags_times_before_2000_and_missing_times(check_fn, co
 
 @pytest.mark.parametrize(("check_fn", "column"), NOT_IN_FUTURE, ids=name_of)
 def test_not_in_future_check_flags_times_past_now_beyond_clock_drift(check_fn, column: str):
-    in_ten_minutes = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)
-    assert_passes(check_fn, pl.DataFrame({column: [T0, in_ten_minutes, None]}))
-    frame = pl.DataFrame({column: [T0, datetime(2999, 1, 1), None]})
-    assert_flags_rows(check_fn, frame, [1])
+    # The allowance for device clocks running ahead is one hour: 50 minutes ahead passes, 70 does not.
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert_passes(check_fn, pl.DataFrame({column: [T0, now + timedelta(minutes=50), None]}))
+    frame = pl.DataFrame({column: [T0, now + timedelta(minutes=70), datetime(2999, 1, 1), None]})
+    assert_flags_rows(check_fn, frame, [1, 2])
 
 
 @pytest.mark.parametrize("check_fn", DAY_AFTER_2000, ids=name_of)

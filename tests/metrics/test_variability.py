@@ -36,8 +36,16 @@ def test_conga_24_is_the_sample_sd_of_24_hour_differences():
 
 def test_conga_lag_is_hours_times_readings_per_hour():
     times, _ = days_of_readings([0])
-    grid = day_by_day(times, 100 + np.arange(times.size) * 0.5)  # +0.5 mg/dL every 5 minutes
-    assert conga(grid, hours=1) == pytest.approx(0.0, abs=1e-9)  # every 1-hour change is +6
+    # A ramp of +0.5 mg/dL every 5 minutes plus a square wave, 10 mg/dL high for 1 hour, low for the
+    # next: 1 hour (12 readings) apart the changes are 6 - 10 or 6 + 10, in equal numbers; 2 hours
+    # apart every change is +12 (SD 0), so a doubled or halved lag gives another value.
+    i = np.arange(times.size)
+    grid = day_by_day(times, 100 + 0.5 * i + 10 * (i % 24 < 12))
+    # Grid points 1 .. 287 (00:05 .. 23:55; 24:00 has no reading): 275 pairs 12 points apart.
+    changes = [6 + 10 * ((j + 12) % 24 < 12) - 10 * (j % 24 < 12) for j in range(1, 276)]
+    assert set(changes) == {-4, 16}
+    assert conga(grid, hours=1) == pytest.approx(statistics.stdev(changes), rel=1e-9)
+    assert conga(grid, hours=2) == pytest.approx(0.0, abs=1e-9)
     assert np.isnan(conga(grid, hours=24))  # no two points a day apart
 
 

@@ -4,6 +4,7 @@ concurrent commits all land, and the DuckDB-file catalog explains its single-pro
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +31,20 @@ def test_extensions_come_from_the_wheels_and_are_never_downloaded(lake):
     loaded = {name for (name,) in lake.con.execute(
         "SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}
     assert {"ducklake", "sqlite_scanner"} <= loaded
+
+
+def test_extensions_are_installed_from_the_pip_wheels_into_an_empty_extension_directory(tmp_path: Path):
+    # A fresh directory: nothing installed earlier (from the network or otherwise) can stand in.
+    con = duckdb.connect(config={"extension_directory": str(tmp_path), "autoinstall_known_extensions": False})
+    catalog.install_extensions(con)
+    installed = {name: (mode, Path(source)) for name, mode, source in con.execute(
+        "SELECT extension_name, install_mode, installed_from FROM duckdb_extensions() "
+        "WHERE installed").fetchall()}
+    for _, name in catalog.EXTENSIONS:
+        mode, source = installed[name]
+        assert mode == "CUSTOM_PATH", (name, mode)  # copied from a file, not from a repository
+        assert source.is_file() and source.resolve().is_relative_to(Path(sys.prefix).resolve()), source
+        assert source.parent.parent.parent.name.startswith("duckdb_extension_"), source  # the wheel's package
 
 
 def test_memory_is_bounded_by_lake_memory_limit_and_spills_to_a_private_directory(lake_env, tmp_path: Path):

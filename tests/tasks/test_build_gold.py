@@ -116,7 +116,9 @@ def test_a_changed_day_rebuilds_what_it_reaches_and_unchanged_inputs_rebuild_not
 def test_a_failed_build_exits_non_zero(tmp_path):
     env = {"LAKE_HOME": str(tmp_path / "lh"), "LAKE_CATALOG": "postgresql://u:pw@127.0.0.1:1/nowhere"}
     result = run_luigi(["BuildGold", "--start", "2024-03-02", "--end", "2024-03-03", "--local-scheduler"], env)
-    assert result.returncode != 0
+    assert result.returncode == 35, result.stderr[-4000:]  # luigi.cfg's [retcode] scheduling_error
+    assert "Cannot attach the lake catalog postgresql://u:***@127.0.0.1:1/nowhere" in result.stderr
+    assert "Connection refused" in result.stderr
     assert "pw@" not in result.stdout + result.stderr
 
 

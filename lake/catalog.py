@@ -491,7 +491,9 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
     """Replace some partitions of `table` with `expr`'s rows, in one snapshot.
 
     `partitions` (columns `keys`) lists the partitions being rebuilt: their old rows are deleted,
-    then `expr` (which must only hold rows of those partitions) is inserted. `built` rows go to
+    then `expr` (which must only hold rows of those partitions) is inserted. A column of `expr`
+    the table does not have yet (a transform that gained one) is added first, in the same
+    snapshot: the partitions not rebuilt read null there until they are. `built` rows go to
     meta.built_partitions (what each partition was built from), `check(con)` runs inside the
     transaction after the write and may raise to roll everything back, and the marker commits
     with the data. A table that does not exist yet is created from `expr`. Returns the number of
@@ -507,6 +509,7 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
             if not table_exists(backend, table):
                 (rows,) = con.execute(f"CREATE TABLE {target} AS {sql}").fetchone()
             else:
+                _add_missing_columns(con, target, expr.columns, sql)
                 if partitions.num_rows:
                     where, params = in_partitions(con, keys)
                     con.execute(f"DELETE FROM {target} t WHERE {where}", params)
@@ -525,6 +528,17 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
             con.unregister("_built")  # a no-op when it was never registered
 
     return in_transaction(backend, work, what=f"publishing {table}")
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, target: str, columns: Sequence[str], sql: str) -> None:
+    """ALTER TABLE `target` ADD COLUMN for each of `columns` (the query `sql`'s) it lacks, typed as
+    the query types it. Their names are compared first: the query is described only on a change."""
+    have = {name for (name, *_) in con.execute(f"DESCRIBE {target}").fetchall()}
+    if set(columns) <= have:
+        return
+    for name, column_type, *_ in con.execute(f"DESCRIBE {sql}").fetchall():
+        if name not in have:
+            con.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {column_type}')
 
 
 def query(backend: Backend, sql: str, params: Sequence | None = None) -> pa.Table:

@@ -133,6 +133,22 @@ def test_replace_partitions_replaces_only_the_partitions_it_is_given(lake):
         ("a", d1, 2), ("a", d2, 1), ("b", d1, 1), ("b", d2, 1), ("c", d1, 1), ("c", d2, 2)]
 
 
+def test_replace_partitions_adds_a_column_the_transform_gained_and_keeps_the_other_partitions(lake):
+    keys, d1, d2 = ["subject_id", "day"], date(2024, 1, 1), date(2024, 1, 2)
+    catalog.replace_partitions(lake, "gold.grows", ibis.memtable(pa.table(
+        {"subject_id": ["a", "a"], "day": [d1, d2], "n": [1, 1]})), keys=keys,
+        partitions=pa.table({"subject_id": ["a", "a"], "day": [d1, d2]}))
+    # The transform now also writes `note` (text) and `share` (a double); only d2 is rebuilt.
+    catalog.replace_partitions(lake, "gold.grows", ibis.memtable(pa.table(
+        {"subject_id": ["a"], "day": [d2], "n": [2], "note": ["new"], "share": [0.5]})), keys=keys,
+        partitions=pa.table({"subject_id": ["a"], "day": [d2]}))
+    con = catalog.raw_connection(lake)
+    assert [(name, kind) for name, kind, *_ in con.execute("DESCRIBE lake.gold.grows").fetchall()] == [
+        ("subject_id", "VARCHAR"), ("day", "DATE"), ("n", "BIGINT"), ("note", "VARCHAR"), ("share", "DOUBLE")]
+    assert sorted(con.execute("SELECT day, n, note, share FROM lake.gold.grows").fetchall()) == [
+        (d1, 1, None, None), (d2, 2, "new", 0.5)]
+
+
 def test_read_only_connection_refuses_writes(lake, lake_env):
     reader = catalog.connect(Settings.from_env(lake_env), read_only=True)
     with pytest.raises(duckdb.Error, match="(?i)read.only"):

@@ -530,7 +530,8 @@ def replace_partitions(backend: Backend, table: str, expr: ir.Table, *, keys: Se
     return in_transaction(backend, work, what=f"publishing {table}")
 
 
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, target: str, columns: Sequence[str], sql: str) -> None:
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, target: str, columns: Sequence[str],
+                         sql: str) -> None:
     """ALTER TABLE `target` ADD COLUMN for each of `columns` (the query `sql`'s) it lacks, typed as
     the query types it. Their names are compared first: the query is described only on a change."""
     have = {name for (name, *_) in con.execute(f"DESCRIBE {target}").fetchall()}

@@ -108,10 +108,12 @@ class PeriodGoldTask(TableTask):
 
 class BuildGlucoseSummary(PeriodGoldTask):
     table = "gold.glucose_summary"
-    version = "2"  # 2: MAGE's moving means as R's (exactly equal windows, no spurious crossing)
+    # 2: MAGE's moving means as R's (exactly equal windows, no spurious crossing); 3: how much data
+    # stands behind the numbers (days_with_readings, period_active_pct, sufficient_data)
+    version = "3"
 
     def build(self, stale):
-        grid = grid_metrics_by_subject(self.series(stale))
+        grid = grid_metrics_by_subject(self.series(stale), period_days=(self.end - self.start).days + 1)
         return glucose_summary(self.readings(stale), ibis.memtable(grid.to_arrow()), self.start, self.end)
 
 

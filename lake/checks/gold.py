@@ -185,6 +185,20 @@ def check_gold_glucose_summary_stats_ordered(df: pl.DataFrame) -> pl.DataFrame:
     return stats_out_of_order(df)
 
 
+@check("gold.glucose_summary", "hard")
+def check_gold_glucose_summary_days_with_readings_within_period(df: pl.DataFrame) -> pl.DataFrame:
+    """A row exists because the subject has readings: 1 .. the period's number of days."""
+    period_days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
+    return df.filter(~pl.col("days_with_readings").is_between(1, period_days).fill_null(False))
+
+
+@check("gold.glucose_summary", "soft")
+def check_gold_glucose_summary_period_active_pct_at_most_100(df: pl.DataFrame) -> pl.DataFrame:
+    """Above 100 only when readings came more often than their usual interval (iglu does not cap
+    it): a device sending twice, worth a look, not wrong."""
+    return df.filter(pl.col("period_active_pct") > 100)
+
+
 # gold.agp ------------------------------------------------------------------------------------
 
 @check("gold.agp", "hard")

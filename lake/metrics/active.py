@@ -1,4 +1,4 @@
-"""Percentage of time the CGM was active (R iglu `active_percent`, automatic range).
+"""Percentage of time the CGM was active (R iglu `active_percent`, automatic and manual range).
 
 active_pct = 100 * (expected - missing) / expected readings over the observed period, in %:
 
@@ -14,6 +14,12 @@ lower. One R quirk is not reproduced: R takes dt0 from the first subject of a mu
 and reuses it for the rest; here each subject has its own dt0, as when R is called per subject.
 Of readings with the same timestamp only one counts, as in R (which averages them).
 
+period_active_pct (`period_active_percent`) is iglu's manual range with the whole period as the
+range: 100 * distinct reading times / (period minutes / dt0), dt0 as above. Days without
+readings at either end of the period count as missing here, where the automatic range starts at
+the first reading and ends at the last: this is the consensus's "% time CGM active" over the
+period (at least 70% of 14 days for the metrics to be representative).
+
 Why not Ibis: it needs per-subject ordered differences and a median that feeds back into the same
 subject's aggregation; it is a few lines of numpy on one subject's times.
 """
@@ -21,6 +27,13 @@ subject's aggregation; it is a few lines of numpy on one subject's times.
 import numpy as np
 
 from .grid import NS_PER_MIN, minutes_between
+
+
+def _distinct_times(times: np.ndarray) -> np.ndarray:
+    times = np.asarray(times).astype("datetime64[ns]")
+    if not (times[1:] > times[:-1]).all():  # cleaned readings already are (and hashing is slow)
+        times = np.unique(times)
+    return times
 
 
 def active_percent(times: np.ndarray) -> float:
@@ -33,9 +46,7 @@ def active_percent(times: np.ndarray) -> float:
     Returns:
         active percentage; NaN with fewer than two distinct reading times or a dt0 of 0.
     """
-    times = np.asarray(times).astype("datetime64[ns]")
-    if not (times[1:] > times[:-1]).all():  # cleaned readings already are (and hashing is slow)
-        times = np.unique(times)
+    times = _distinct_times(times)
     if times.size < 2:
         return float("nan")
     gaps = minutes_between(times)
@@ -47,3 +58,20 @@ def active_percent(times: np.ndarray) -> float:
     is_gap = np.round(gaps) > dt0  # R rounds each gap before comparing; iglu_python does not
     missing = np.round((gaps[is_gap].sum() - is_gap.sum() * dt0) / dt0)
     return float(100 * (expected - missing) / expected)
+
+
+def period_active_percent(times: np.ndarray, period_days: int) -> float:
+    """Percentage of a period's possible readings present: iglu's range_type="manual" with the
+    period (`period_days` whole days, which `times` all fall in) as the range.
+
+    Returns:
+        100 * distinct reading times / (period_days * 1440 / dt0); NaN as `active_percent`. It can
+        exceed 100 when readings come more often than dt0 (iglu does not cap it either).
+    """
+    times = _distinct_times(times)
+    if times.size < 2:
+        return float("nan")
+    dt0 = float(np.round(np.median(minutes_between(times))))
+    if dt0 == 0:
+        return float("nan")
+    return float(100 * times.size / (period_days * 1440 / dt0))

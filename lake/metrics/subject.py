@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from .active import active_percent
+from .active import active_percent, period_active_percent
 from .agp import PERCENTILES, agp
 from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes
 from .grid import Grid, clean_readings, day_by_day
@@ -30,6 +30,7 @@ from .variability import conga, modd
 
 GRID_METRICS_SCHEMA = {
     "active_pct": pl.Float64,
+    "period_active_pct": pl.Float64,
     "mage": pl.Float64,
     "modd": pl.Float64,
     "conga_24h": pl.Float64,
@@ -82,12 +83,16 @@ def _null_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries) -> dict[str, float | int | None]:
-    """active_pct, mage, modd, conga_24h and the episode counts of one subject's readings."""
+def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries,
+                         period_days: int | None = None) -> dict[str, float | int | None]:
+    """active_pct, mage, modd, conga_24h and the episode counts of one subject's readings, and
+    with `period_days` (the whole days the readings were taken from) period_active_pct."""
     series = subject_series(readings) if isinstance(readings, pl.DataFrame) else readings
     times, glucose, grid = series.times, series.glucose, series.grid
     out: dict[str, float | int | None] = dict.fromkeys(GRID_METRICS_SCHEMA)
     out["active_pct"] = _null_if_nan(active_percent(times))
+    if period_days is not None:
+        out["period_active_pct"] = _null_if_nan(period_active_percent(times, period_days))
     if times.size >= 2:  # R cannot interpolate a single reading
         # MAGE always uses a 5-minute grid: the subject's own grid when its step is 5 minutes too.
         reuse = grid is not None and grid.dt0 == MAGE_DT0
@@ -106,9 +111,10 @@ def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [(key[0], part) for key, part in parts.items()]
 
 
-def grid_metrics_by_subject(readings: Readings) -> pl.DataFrame:
+def grid_metrics_by_subject(readings: Readings, period_days: int | None = None) -> pl.DataFrame:
     """One row per subject_id with the columns of `subject_grid_metrics`."""
-    rows = [{"subject_id": sid, **subject_grid_metrics(series)} for sid, series in _series(readings).items()]
+    rows = [{"subject_id": sid, **subject_grid_metrics(series, period_days)}
+            for sid, series in _series(readings).items()]
     return pl.DataFrame(rows, schema={"subject_id": pl.String, **GRID_METRICS_SCHEMA})
 
 

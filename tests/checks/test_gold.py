@@ -102,6 +102,21 @@ def test_period_check_flags_a_start_after_the_end_or_before_2000():
     assert_flags_rows(check_fn, bad, [1, 2, 3])
 
 
+def test_days_with_readings_check_flags_counts_outside_one_to_the_period_length():
+    check_fn = gold.check_gold_glucose_summary_days_with_readings_within_period
+    start = date(2024, 3, 1)
+    frame = pl.DataFrame({"period_start": [start] * 5, "period_end": [date(2024, 3, 14)] * 5,
+                          "days_with_readings": [1, 14, 0, 15, None]})
+    assert_passes(check_fn, frame.head(2))
+    assert_flags_rows(check_fn, frame, [2, 3, 4])
+
+
+def test_period_active_pct_check_flags_only_values_above_100():
+    check_fn = gold.check_gold_glucose_summary_period_active_pct_at_most_100
+    assert_passes(check_fn, pl.DataFrame({"period_active_pct": [0.0, 64.3, 100.0, None]}))
+    assert_flags_rows(check_fn, pl.DataFrame({"period_active_pct": [99.0, 100.5]}), [1])
+
+
 def test_agp_minute_check_flags_minutes_outside_the_grid_of_one_day():
     check_fn = gold.check_gold_agp_minute_of_day_in_day
     assert_passes(check_fn, pl.DataFrame({"minute_of_day": [5, 720, 1440]}))

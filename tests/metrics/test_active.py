@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lake.metrics.active import active_percent
+from lake.metrics.active import active_percent, period_active_percent
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:iglu_python")
 
@@ -80,3 +80,38 @@ def test_daily_active_percent_treats_each_subject_day_as_its_own_series():
     active = daily_active_percent(readings).sort("subject_id", "day")
     assert active.rows() == [("a", date(2024, 1, 1), 100.0), ("a", date(2024, 1, 2), pytest.approx(100 * 5 / 6)),
                              ("b", date(2024, 1, 1), None)]  # one reading: undefined, not 0 or 100
+
+
+def test_period_active_percent_counts_the_whole_period_where_the_automatic_range_does_not():
+    # Readings every 5 minutes on the last 4 days of a 14-day period only.
+    last_four_days = minutes(*range(10 * 1440, 14 * 1440, 5))
+    assert active_percent(last_four_days) == 100.0  # first to last reading: nothing missing
+    assert period_active_percent(last_four_days, 14) == pytest.approx(100 * 4 / 14)
+
+
+def test_period_active_percent_of_a_day_with_readings_until_8_am_only():
+    # 00:00 .. 08:00 every 5 minutes (97 readings) of a 1-day period; cf. 100% on the automatic range
+    times = minutes(*range(-360, 121, 5))
+    assert active_percent(times) == 100.0
+    assert period_active_percent(times, 1) == pytest.approx(100 * 97 / 288)
+
+
+def test_period_active_percent_uses_the_series_own_cadence_and_needs_two_readings():
+    every_minute = minutes(*range(0, 720))  # half a day of 1-minute readings: dt0 = 1
+    assert period_active_percent(every_minute, 1) == pytest.approx(50.0)
+    assert period_active_percent(minutes(0, 5, 5, 10), 1) == pytest.approx(100 * 3 / 288)  # 5 counted once
+    assert np.isnan(period_active_percent(minutes(0), 14))
+
+
+def test_period_active_percent_agrees_with_iglu_python_manual_range(readings_factory, iglu_frame, iglu):
+    # Five local days, 2024-03-01 .. 03-05, hold every reading; iglu's manual range is the 5 days
+    # ending at the next midnight (its range is inclusive, and no reading falls on that midnight).
+    readings = readings_factory(jitter=False)
+    assert readings["local_ts"].min().date().isoformat() == "2024-03-01"
+    assert readings["local_ts"].max().date().isoformat() == "2024-03-05"
+    theirs = iglu.active_percent(iglu_frame(readings), range_type="manual", ndays=5,
+                                 consistent_end_date="2024-03-06 00:00:00").set_index("id")["active_percent"]
+    for (sid,), part in readings.partition_by("subject_id", as_dict=True).items():
+        ours = period_active_percent(part["local_ts"].to_numpy(), 5)
+        assert ours == pytest.approx(theirs[sid], rel=1e-12), sid
+        assert ours < active_percent(part["local_ts"].to_numpy())  # the period's ends count too

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from lake.metrics.active import active_percent
+from lake.metrics.active import active_percent, period_active_percent
 from lake.metrics.episodes import episode_counts, find_episodes
 from lake.metrics.grid import day_by_day
 from lake.metrics.mage import mage
@@ -31,13 +31,17 @@ def test_subject_grid_metrics_equal_the_individual_metrics(synthetic_by_subject)
     part = synthetic_by_subject["subject-0"]
     times, glucose = part["local_ts"].to_numpy(), part["glucose_mg_dl"].to_numpy()
     grid = day_by_day(times, glucose)
-    assert subject_grid_metrics(part) == {
+    expected = {
         "active_pct": active_percent(times),
+        "period_active_pct": None,  # only with the period's length
         "mage": mage(times, glucose),
         "modd": modd(grid),
         "conga_24h": conga(grid, hours=24),
         **episode_counts(find_episodes(grid)),
     }
+    assert subject_grid_metrics(part) == expected
+    assert subject_grid_metrics(part, period_days=7) == {
+        **expected, "period_active_pct": period_active_percent(times, 7)}
 
 
 @pytest.mark.parametrize("every_minutes", [1, 5, 15])
@@ -65,10 +69,11 @@ def test_the_readings_need_not_be_sorted(build, synthetic):
 
 
 def test_grid_metrics_by_subject_gives_one_typed_row_per_subject(synthetic):
-    table = grid_metrics_by_subject(synthetic)
+    table = grid_metrics_by_subject(synthetic, period_days=5)
     assert table["subject_id"].to_list() == ["subject-0", "subject-1", "subject-2"]
     assert table.schema == {
-        "subject_id": pl.String, "active_pct": pl.Float64, "mage": pl.Float64, "modd": pl.Float64,
+        "subject_id": pl.String, "active_pct": pl.Float64, "period_active_pct": pl.Float64,
+        "mage": pl.Float64, "modd": pl.Float64,
         "conga_24h": pl.Float64, "hypo_l1_episodes": pl.Int64, "hypo_l2_episodes": pl.Int64,
         "hyper_l1_episodes": pl.Int64, "hyper_l2_episodes": pl.Int64, "extended_hypo_episodes": pl.Int64,
     }  # fmt: skip

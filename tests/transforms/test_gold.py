@@ -35,6 +35,10 @@ IGLU = {
     "lbgi": ("lbgi", {}, "LBGI", R_RISK_SCALE), "hbgi": ("hbgi", {}, "HBGI", R_RISK_SCALE),
     "adrr": ("adrr", {}, "ADRR", 1), "gri": ("gri", {}, "GRI", 1), "j_index": ("j_index", {}, "J_index", 1),
     "mage": ("mage", {}, "MAGE", 1), "modd": ("modd", {}, "MODD", 1), "conga_24h": ("conga", {}, "CONGA", 1),
+    # the period's coverage: iglu's manual range over the summary's period, March 2024 (31 days)
+    "period_active_pct": ("active_percent",
+                          {"range_type": "manual", "ndays": 31, "consistent_end_date": "2024-04-01 00:00:00"},
+                          "active_percent", 1),
 }
 EPISODES = {"hypo_l1_episodes": ("hypo", "lv1"), "hypo_l2_episodes": ("hypo", "lv2"),
             "hyper_l1_episodes": ("hyper", "lv1"), "hyper_l2_episodes": ("hyper", "lv2"),
@@ -52,7 +56,7 @@ def summary(duck, request):
     seed, n_days = request.param
     readings = make_readings(seed=seed, n_days=n_days)
     silver = readings.with_columns(local_day=pl.col("local_ts").dt.date(), utc_offset_min=pl.lit(0))
-    grid = grid_metrics_by_subject(readings)
+    grid = grid_metrics_by_subject(readings, period_days=31)
     expr = glucose_summary(ibis.memtable(silver.to_arrow()), ibis.memtable(grid.to_arrow()),
                            date(2024, 3, 1), date(2024, 3, 31))
     out = duck.to_pyarrow(expr).to_pylist()
@@ -89,6 +93,42 @@ def test_glucose_summary_active_pct_is_r_iglus_automatic_range(summary):
     readings, rows = summary
     for sid, part in readings.partition_by("subject_id", as_dict=True).items():
         assert rows[sid[0]]["active_pct"] == pytest.approx(active_percent(part["local_ts"].to_numpy()), rel=1e-12)
+
+
+def test_glucose_summary_days_with_readings_are_the_local_days_with_data(summary):
+    readings, rows = summary
+    days = readings.group_by("subject_id").agg(pl.col("local_ts").dt.date().n_unique().alias("days"))
+    for sid, n_days in days.iter_rows():
+        assert rows[sid]["days_with_readings"] == n_days
+        assert rows[sid]["sufficient_data"] is False  # at most 15 days of data in a 31-day period
+
+
+def every_five_minutes(subject: str, first: date, n_days: int) -> pl.DataFrame:
+    from datetime import datetime, timedelta
+
+    start = datetime(first.year, first.month, first.day)
+    times = [start + timedelta(minutes=5 * i) for i in range(n_days * 288)]
+    return pl.DataFrame({"subject_id": subject, "local_ts": times,
+                         "glucose_mg_dl": [100.0 + i % 50 for i in range(len(times))]})
+
+
+@pytest.mark.parametrize(("period_days", "data_days", "sufficient"),
+                         [(14, 14, True), (14, 10, True), (14, 9, False), (13, 13, False), (28, 20, True)])
+def test_glucose_summary_says_whether_the_data_meet_the_consensus_minimum(duck, period_days, data_days,
+                                                                          sufficient):
+    # 14 days or more, with the CGM active at least 70% of the period (10/14 = 71%, 9/14 = 64%).
+    from datetime import timedelta
+
+    first = date(2024, 3, 1)
+    readings = every_five_minutes("a", first + timedelta(period_days - data_days), data_days)
+    silver = readings.with_columns(local_day=pl.col("local_ts").dt.date())
+    grid = grid_metrics_by_subject(readings, period_days=period_days)
+    (row,) = duck.to_pyarrow(glucose_summary(ibis.memtable(silver.to_arrow()), ibis.memtable(grid.to_arrow()),
+                                             first, first + timedelta(period_days - 1))).to_pylist()
+    assert row["days_with_readings"] == data_days
+    assert row["period_active_pct"] == pytest.approx(100 * data_days / period_days)
+    assert row["active_pct"] == 100.0  # first to last reading: nothing missing, whatever the period
+    assert row["sufficient_data"] is sufficient
 
 
 def test_daily_glucose_aggregates_each_local_day(duck):

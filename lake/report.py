@@ -1,4 +1,5 @@
-"""lake.report: where the results are, and one line per subject of the latest built period.
+"""lake.report: where the results are, and one line per subject of the latest built period: the
+consensus's core metrics (time in ranges, mean, GMI, CV) and how much data stands behind them.
 
 `python -m lake report` (the README's main command runs it after BuildGold). Exit code: 0 results
 shown, 1 nothing to show yet or the lake cannot be read, 2 bad configuration.
@@ -12,6 +13,7 @@ import duckdb
 
 from lake import catalog
 from lake.config import ConfigError, Settings
+from lake.transforms.gold.glucose_summary import SUFFICIENT_ACTIVE_PCT, SUFFICIENT_DAYS
 
 BUILD = "run `luigi --module tasks BuildGold --local-scheduler` from the project folder"
 
@@ -46,12 +48,50 @@ def run(settings: Settings | None = None, out=sys.stdout, err=sys.stderr) -> int
         print("no subject has glucose readings in any period built so far (were --start and --end "
               "days with data?)", file=err)
         return 1
-    print(f"period        {rows[0]['period_start']} .. {rows[0]['period_end']} (local days)", file=out)
+    start, end = rows[0]["period_start"], rows[0]["period_end"]
+    period_days = (end - start).days + 1
+    print(f"period        {start} .. {end} (local days: {period_days})", file=out)
+    width = max(16, *(len(r["subject_id"]) for r in rows))
+    print(f"  {'':<{width}}" + "".join(f"{title:>{CELL}}" for title, _, _, _ in COLUMNS), file=out)
+    print(f"  {'':<{width}}" + "".join(f"{unit:>{CELL}}" for _, unit, _, _ in COLUMNS), file=out)
+    short = False
     for r in rows:
-        print(f"  {r['subject_id']:<16} TIR {_f(r['pct_70_180'])}%  below 70 {_f(r['pct_below_70'])}%  "
-              f"above 180 {_f(r['pct_above_180'])}%  mean {_f(r['mean_mg_dl'], 0)} mg/dL  "
-              f"GMI {_f(r['gmi_pct'])}%  CV {_f(r['cv_pct'])}%  active {_f(r['active_pct'], 0)}%", file=out)
+        values = [_days(r, period_days) if column == "days" else _f(r.get(column), digits)
+                  for _, _, column, digits in COLUMNS]
+        flag = r.get("sufficient_data") is False
+        short |= flag
+        print(f"  {r['subject_id']:<{width}}" + "".join(f"{v:>{CELL}}" for v in values)
+              + ("  !" if flag else ""), file=out)
+    for subject in _without_readings(lake, {r["subject_id"] for r in rows}):
+        print(f"  {subject:<{width}} no readings in this period", file=out)
+    if short:
+        print(f"  ! fewer than {SUFFICIENT_DAYS} days, or the CGM active under {SUFFICIENT_ACTIVE_PCT:.0f}% "
+              "of the period: below the consensus minimum for these metrics", file=out)
     return 0
+
+
+# Column title, unit, gold.glucose_summary column ("days": days with readings / period days),
+# decimals. Both severe bands are shown beside their cumulative ones (<54 is part of <70, >250 of
+# >180), as the consensus sets a target for each; "active" is the CGM's coverage of the whole period.
+COLUMNS = [("TIR", "%", "pct_70_180", 1), ("<70", "%", "pct_below_70", 1), ("<54", "%", "pct_below_54", 1),
+           (">180", "%", "pct_above_180", 1), (">250", "%", "pct_above_250", 1),
+           ("mean", "mg/dL", "mean_mg_dl", 0), ("GMI", "%", "gmi_pct", 1), ("CV", "%", "cv_pct", 1),
+           ("days", "", "days", 0), ("active", "%", "period_active_pct", 0)]
+CELL = 7  # characters per column, right-aligned
+
+
+def _days(row: dict, period_days: int) -> str:
+    days = row.get("days_with_readings")
+    return "n/a" if days is None else f"{days}/{period_days}"
+
+
+def _without_readings(lake, shown: set[str]) -> list[str]:
+    """Subjects ingested into the lake that have no row for the period (no readings in it)."""
+    if not catalog.table_exists(lake, "meta.ingest_batches"):
+        return []
+    batches = catalog.qualified("meta.ingest_batches")
+    subjects = catalog.query(lake, f"SELECT DISTINCT subject_id FROM {batches}")
+    return sorted(set(subjects.column("subject_id").to_pylist()) - shown)
 
 
 def _f(value, digits: int = 1) -> str:

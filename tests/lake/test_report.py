@@ -13,8 +13,10 @@ from lake import catalog, report
 from lake.config import Settings
 
 SUMMARY = pa.schema([("subject_id", pa.string()), ("period_start", pa.date32()), ("period_end", pa.date32()),
-                     *((c, pa.float64()) for c in ("pct_70_180", "pct_below_70", "pct_above_180", "mean_mg_dl",
-                                                   "gmi_pct", "cv_pct", "active_pct"))])
+                     *((c, pa.float64()) for c in (
+                         "pct_70_180", "pct_below_70", "pct_below_54", "pct_above_180", "pct_above_250",
+                         "mean_mg_dl", "gmi_pct", "cv_pct", "active_pct", "period_active_pct")),
+                     ("days_with_readings", pa.int64()), ("sufficient_data", pa.bool_())])
 
 
 def run(env: dict[str, str]) -> tuple[int, str, str]:
@@ -25,16 +27,27 @@ def run(env: dict[str, str]) -> tuple[int, str, str]:
 
 def test_the_latest_period_is_shown_one_line_per_subject(lake_env):
     lake = catalog.connect(Settings.from_env(lake_env))
-    rows = [("ana", date(2024, 3, 1), date(2024, 3, 14), 70.0, 4.0, 26.0, 150.0, 6.9, 35.0, 97.0),
-            ("ana", date(2024, 3, 2), date(2024, 3, 15), 71.25, 3.0, 25.75, 149.6, 6.88, 34.0, 98.0),
-            ("ben", date(2024, 3, 2), date(2024, 3, 15), 90.0, 1.0, 9.0, 120.0, None, 20.0, 99.0)]
+    d1, d2, d14, d15 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 14), date(2024, 3, 15)
+    rows = [("ana", d1, d14, 70.0, 4.0, 1.0, 26.0, 5.0, 150.0, 6.9, 35.0, 97.0, 97.0, 14, True),
+            ("ana", d2, d15, 71.25, 3.0, 0.5, 25.75, 4.0, 149.6, 6.88, 34.0, 98.0, 96.4, 14, True),
+            ("ben", d2, d15, 90.0, 1.0, 0.0, 9.0, 0.0, 120.0, None, 20.0, 99.0, 35.0, 5, False)]
     catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(
         pa.table(list(zip(*rows, strict=True)), schema=SUMMARY)))
+    # cleo was ingested but has no reading in the period: said, not left out
+    catalog.raw_connection(lake).execute(
+        f"INSERT INTO {catalog.qualified('meta.ingest_batches')} (batch_id, subject_id, committed_at) "
+        "VALUES ('b1', 'cleo', now())")
     code, out, err = run(lake_env)
     assert (code, err) == (0, "")
-    assert "period        2024-03-02 .. 2024-03-15 (local days)" in out
-    assert "  ana              TIR 71.2%  below 70 3.0%  above 180 25.8%  mean 150 mg/dL  GMI 6.9%  CV 34.0%" in out
-    assert "  ben              TIR 90.0%" in out and "GMI n/a%" in out
+    lines = out.splitlines()
+    assert "period        2024-03-02 .. 2024-03-15 (local days: 14)" in lines
+    header = lines.index(f"{'':22}TIR    <70    <54   >180   >250   mean    GMI     CV   days active")
+    assert lines[header + 1] == f"{'':24}%      %      %      %      %  mg/dL      %      %             %"
+    assert "  ana                71.2    3.0    0.5   25.8    4.0    150    6.9   34.0  14/14     96" in lines
+    assert "  ben                90.0    1.0    0.0    9.0    0.0    120    n/a   20.0   5/14     35  !" \
+        in lines  # GMI unknown; too little data
+    assert "  cleo             no readings in this period" in lines
+    assert lines[-1].startswith("  ! fewer than 14 days, or the CGM active under 70% of the period")
     assert "2024-03-14" not in out
 
 

@@ -6,8 +6,10 @@ more than 120 min), found on iglu's interpolated grid as iglu's episode_calculat
 episodes are found on their own and are a subset of level 1. start_ts/end_ts are UTC: the grid is
 local wall-clock time, so the UTC offset is the one the subject's readings carry in the local hour
 the episode starts (or, with no reading in that hour, on that local day);
-start_local_ts/end_local_ts are the local times; duration_min in minutes; mean_mg_dl the mean of
-the episode's grid values.
+start_local_ts/end_local_ts are the local times. Start and end are the episode's first and last
+points on the grid, and duration_min (minutes) counts each point as one grid step, as iglu does:
+duration_min = end - start + one step (5 min for 5-minute data), not end - start. mean_mg_dl is
+the mean of the episode's grid values.
 `episodes` comes from lake.metrics.episodes (subject_id, kind, level, start_local_ts,
 end_local_ts, duration_min, mean_mg_dl).
 """

@@ -39,6 +39,7 @@ class DailyGoldTask(TableTask):
 
 class BuildDailyGlucose(DailyGoldTask):
     table = "gold.daily_glucose"
+    version = "2"  # 2: period_active_pct, the CGM's coverage of the day
 
     def requires(self):
         return silver.BuildGlucoseReadings(start=self.start, end=self.end)

@@ -44,6 +44,12 @@ def percent_outside_0_100(df: pl.DataFrame) -> pl.DataFrame:
         pl.col(c).is_not_null() & ~pl.col(c).is_between(0, 100) for c in PERCENT_COLUMNS))
 
 
+def period_active_above_100(df: pl.DataFrame) -> pl.DataFrame:
+    """Above 100 only when readings came more often than their usual interval (iglu does not cap
+    it): a device sending twice, worth a look, not wrong (soft)."""
+    return df.filter(pl.col("period_active_pct") > 100)
+
+
 def bands_not_nested(df: pl.DataFrame) -> pl.DataFrame:
     """Rows where a level 2 band exceeds its level 1 band (< 54 vs < 70, > 250 vs > 180)."""
     return df.filter((pl.col("pct_below_54") > pl.col("pct_below_70"))
@@ -94,6 +100,11 @@ def check_gold_daily_glucose_bands_sum_to_100(df: pl.DataFrame) -> pl.DataFrame:
 @check("gold.daily_glucose", "hard")
 def check_gold_daily_glucose_stats_ordered(df: pl.DataFrame) -> pl.DataFrame:
     return stats_out_of_order(df)
+
+
+@check("gold.daily_glucose", "soft")
+def check_gold_daily_glucose_period_active_pct_at_most_100(df: pl.DataFrame) -> pl.DataFrame:
+    return period_active_above_100(df)
 
 
 @check("gold.daily_glucose", "hard")
@@ -194,9 +205,7 @@ def check_gold_glucose_summary_days_with_readings_within_period(df: pl.DataFrame
 
 @check("gold.glucose_summary", "soft")
 def check_gold_glucose_summary_period_active_pct_at_most_100(df: pl.DataFrame) -> pl.DataFrame:
-    """Above 100 only when readings came more often than their usual interval (iglu does not cap
-    it): a device sending twice, worth a look, not wrong."""
-    return df.filter(pl.col("period_active_pct") > 100)
+    return period_active_above_100(df)
 
 
 # gold.agp ------------------------------------------------------------------------------------

@@ -46,18 +46,7 @@ def active_percent(times: np.ndarray) -> float:
     Returns:
         active percentage; NaN with fewer than two distinct reading times or a dt0 of 0.
     """
-    times = _distinct_times(times)
-    if times.size < 2:
-        return float("nan")
-    gaps = minutes_between(times)
-    dt0 = float(np.round(np.median(gaps)))
-    if dt0 == 0:
-        return float("nan")
-    span = (times[-1] - times[0]).astype(np.int64) / NS_PER_MIN
-    expected = np.round(np.round(span) / dt0) + 1
-    is_gap = np.round(gaps) > dt0  # R rounds each gap before comparing; iglu_python does not
-    missing = np.round((gaps[is_gap].sum() - is_gap.sum() * dt0) / dt0)
-    return float(100 * (expected - missing) / expected)
+    return active_percents(times)[0]
 
 
 def period_active_percent(times: np.ndarray, period_days: int) -> float:
@@ -68,10 +57,23 @@ def period_active_percent(times: np.ndarray, period_days: int) -> float:
         100 * distinct reading times / (period_days * 1440 / dt0); NaN as `active_percent`. It can
         exceed 100 when readings come more often than dt0 (iglu does not cap it either).
     """
+    return active_percents(times, period_days)[1]
+
+
+def active_percents(times: np.ndarray, period_days: int | None = None) -> tuple[float, float]:
+    """(active_percent, period_active_percent) of one series, worked out together: both need its
+    distinct times and dt0. The second is NaN without `period_days`."""
+    nan = float("nan")
     times = _distinct_times(times)
     if times.size < 2:
-        return float("nan")
-    dt0 = float(np.round(np.median(minutes_between(times))))
+        return nan, nan
+    gaps = minutes_between(times)
+    dt0 = float(np.round(np.median(gaps)))
     if dt0 == 0:
-        return float("nan")
-    return float(100 * times.size / (period_days * 1440 / dt0))
+        return nan, nan
+    span = (times[-1] - times[0]).astype(np.int64) / NS_PER_MIN
+    expected = np.round(np.round(span) / dt0) + 1
+    is_gap = np.round(gaps) > dt0  # R rounds each gap before comparing; iglu_python does not
+    missing = np.round((gaps[is_gap].sum() - is_gap.sum() * dt0) / dt0)
+    automatic = float(100 * (expected - missing) / expected)
+    return automatic, nan if period_days is None else float(100 * times.size / (period_days * 1440 / dt0))

@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from .active import active_percent, period_active_percent
+from .active import active_percents
 from .agp import PERCENTILES, agp
 from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes
 from .grid import Grid, clean_readings, day_by_day
@@ -90,9 +90,8 @@ def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries,
     series = subject_series(readings) if isinstance(readings, pl.DataFrame) else readings
     times, glucose, grid = series.times, series.glucose, series.grid
     out: dict[str, float | int | None] = dict.fromkeys(GRID_METRICS_SCHEMA)
-    out["active_pct"] = _null_if_nan(active_percent(times))
-    if period_days is not None:
-        out["period_active_pct"] = _null_if_nan(period_active_percent(times, period_days))
+    automatic, period = active_percents(times, period_days)
+    out["active_pct"], out["period_active_pct"] = _null_if_nan(automatic), _null_if_nan(period)
     if times.size >= 2:  # R cannot interpolate a single reading
         # MAGE always uses a 5-minute grid: the subject's own grid when its step is 5 minutes too.
         reuse = grid is not None and grid.dt0 == MAGE_DT0
@@ -137,10 +136,14 @@ def agp_by_subject(readings: Readings) -> pl.DataFrame:
 
 
 def daily_active_percent(readings: pl.DataFrame) -> pl.DataFrame:
-    """active_pct (%, null where undefined) of each subject-day of `readings` (subject_id, local_day,
-    local_ts): one row per (subject_id, day), each day its own series as gold.daily_glucose wants."""
+    """active_pct and period_active_pct (%, null where undefined) of each subject-day of `readings`
+    (subject_id, local_day, local_ts): one row per (subject_id, day), each day its own series and
+    its own one-day period, as gold.daily_glucose wants."""
     days = readings.partition_by(["subject_id", "local_day"], as_dict=True)
-    rows = [{"subject_id": subject, "day": day,
-             "active_pct": _null_if_nan(active_percent(part["local_ts"].to_numpy()))}
-            for (subject, day), part in days.items()]
-    return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64})
+    rows = []
+    for (subject, day), part in days.items():
+        automatic, period = active_percents(part["local_ts"].to_numpy(), period_days=1)
+        rows.append({"subject_id": subject, "day": day, "active_pct": _null_if_nan(automatic),
+                     "period_active_pct": _null_if_nan(period)})
+    return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64,
+                                      "period_active_pct": pl.Float64})

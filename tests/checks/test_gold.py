@@ -111,8 +111,9 @@ def test_days_with_readings_check_flags_counts_outside_one_to_the_period_length(
     assert_flags_rows(check_fn, frame, [2, 3, 4])
 
 
-def test_period_active_pct_check_flags_only_values_above_100():
-    check_fn = gold.check_gold_glucose_summary_period_active_pct_at_most_100
+@pytest.mark.parametrize("check_fn", [gold.check_gold_glucose_summary_period_active_pct_at_most_100,
+                                      gold.check_gold_daily_glucose_period_active_pct_at_most_100])
+def test_period_active_pct_check_flags_only_values_above_100(check_fn):
     assert_passes(check_fn, pl.DataFrame({"period_active_pct": [0.0, 64.3, 100.0, None]}))
     assert_flags_rows(check_fn, pl.DataFrame({"period_active_pct": [99.0, 100.5]}), [1])
 

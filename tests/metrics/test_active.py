@@ -75,11 +75,15 @@ def test_daily_active_percent_treats_each_subject_day_as_its_own_series():
     readings = pl.DataFrame({
         "subject_id": ["a"] * (day1.size + day2.size) + ["b"],
         "local_day": [date(2024, 1, 1)] * day1.size + [date(2024, 1, 2)] * day2.size + [date(2024, 1, 1)],
-        "local_ts": [*day1, *day2, minutes(0)[0]],
+        # one array: Polars reads a list of numpy datetime64[ns] scalars as microseconds (year 55970)
+        "local_ts": np.concatenate([day1, day2, minutes(0)]),
     })
     active = daily_active_percent(readings).sort("subject_id", "day")
-    assert active.rows() == [("a", date(2024, 1, 1), 100.0), ("a", date(2024, 1, 2), pytest.approx(100 * 5 / 6)),
-                             ("b", date(2024, 1, 1), None)]  # one reading: undefined, not 0 or 100
+    # active_pct from the first reading to the last; period_active_pct over the whole day (288 readings)
+    assert active.rows() == [
+        ("a", date(2024, 1, 1), 100.0, pytest.approx(100 * 12 / 288)),
+        ("a", date(2024, 1, 2), pytest.approx(100 * 5 / 6), pytest.approx(100 * 5 / 288)),
+        ("b", date(2024, 1, 1), None, None)]  # one reading: undefined, not 0 or 100
 
 
 def test_period_active_percent_counts_the_whole_period_where_the_automatic_range_does_not():

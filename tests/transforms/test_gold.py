@@ -136,12 +136,13 @@ def test_daily_glucose_aggregates_each_local_day(duck):
                        "local_ts": pa.array([0, 300, 600, 86_400], pa.timestamp("s")),
                        "glucose_mg_dl": [50.0, 100.0, 200.0, 120.0]})
     active = pa.table({"subject_id": ["a", "a"], "day": [date(2024, 3, 1), date(2024, 3, 2)],
-                       "active_pct": [100.0, 100.0]})
+                       "active_pct": [100.0, 100.0], "period_active_pct": [1.0, 0.35]})
     out = {r["day"]: r for r in duck.to_pyarrow(daily_glucose(ibis.memtable(silver), ibis.memtable(active))).to_pylist()}
     first = out[date(2024, 3, 1)]
     assert (first["n_readings"], first["mean_mg_dl"], first["min_mg_dl"], first["max_mg_dl"]) == (3, 350 / 3, 50, 200)
     assert (first["pct_below_54"], first["pct_70_180"], first["pct_above_180"]) == pytest.approx((100 / 3,) * 3)
     assert out[date(2024, 3, 2)]["n_readings"] == 1
+    assert [out[d]["period_active_pct"] for d in sorted(out)] == [1.0, 0.35]  # passed through per day
 
 
 def test_daily_treatments_sum_boluses_and_carbs_per_day_including_days_with_only_one_kind(duck):

@@ -46,7 +46,8 @@ class BuildDailyGlucose(DailyGoldTask):
 
     def build(self, stale):
         readings = self.readings_of("silver.glucose_readings", stale)
-        active = daily_active_percent(readings.select("subject_id", "local_day", "local_ts").to_polars())
+        active = daily_active_percent(
+            readings.select("subject_id", "local_day", "local_ts", "utc_offset_min").to_polars())
         return daily_glucose(readings, ibis.memtable(active.to_arrow()))
 
 
@@ -89,7 +90,8 @@ class PeriodGoldTask(TableTask):
         # sort of a subject-year table by (subject, time) took twice as long as reading it. The
         # table's own order stays: a scan keeps insertion order, so equal times resolve alike
         # from run to run.
-        return self.readings(stale).select("subject_id", "local_ts", "glucose_mg_dl").to_polars()
+        columns = ["subject_id", "local_ts", "glucose_mg_dl", "utc_offset_min"]  # offsets: a period's length
+        return self.readings(stale).select(columns).to_polars()
 
     def series(self, stale) -> dict[str, SubjectSeries]:
         """Each stale subject's cleaned readings and grid over the period (see _shared_series)."""

@@ -15,10 +15,14 @@ and reuses it for the rest; here each subject has its own dt0, as when R is call
 Of readings with the same timestamp only one counts, as in R (which averages them).
 
 period_active_pct (`period_active_percent`) is iglu's manual range with the whole period as the
-range: 100 * distinct reading times / (period minutes / dt0), dt0 as above. Days without
-readings at either end of the period count as missing here, where the automatic range starts at
-the first reading and ends at the last: this is the consensus's "% time CGM active" over the
-period (at least 70% of 14 days for the metrics to be representative).
+range: 100 * readings / (period minutes / dt0), dt0 as above. Days without readings at either end
+of the period count as missing here, where the automatic range starts at the first reading and
+ends at the last: this is the consensus's "% time CGM active" over the period (at least 70% of 14
+days for the metrics to be representative). Unlike iglu, which counts wall-clock minutes, the
+period's minutes are its real length: a day on which clocks go back an hour lasts 25 hours and
+expects 300 five-minute readings, not 288 (else a complete day would show 104%); the change of
+UTC offset across the period is passed in. And the readings are counted as silver has them, one
+per instant: in the hour that repeats on that day, two readings can have the same local time.
 
 Why not Ibis: it needs per-subject ordered differences and a median that feeds back into the same
 subject's aggregation; it is a few lines of numpy on one subject's times.
@@ -49,18 +53,26 @@ def active_percent(times: np.ndarray) -> float:
     return active_percents(times)[0]
 
 
-def period_active_percent(times: np.ndarray, period_days: int) -> float:
+def period_active_percent(times: np.ndarray, period_days: int, offset_change_min: float = 0,
+                          n_readings: int | None = None) -> float:
     """Percentage of a period's possible readings present: iglu's range_type="manual" with the
-    period (`period_days` whole days, which `times` all fall in) as the range.
+    period (`period_days` whole local days, which `times` all fall in) as the range.
+
+    Args:
+        offset_change_min: the UTC offset at the period's end minus at its start (-60 across a
+            change back from summer time), so the period's real length is taken.
+        n_readings: the readings, one per instant (default: the distinct `times`).
 
     Returns:
-        100 * distinct reading times / (period_days * 1440 / dt0); NaN as `active_percent`. It can
-        exceed 100 when readings come more often than dt0 (iglu does not cap it either).
+        100 * n_readings / ((period_days * 1440 - offset_change_min) / dt0); NaN as
+        `active_percent`. It can exceed 100 when readings come more often than dt0 (iglu does not
+        cap it either).
     """
-    return active_percents(times, period_days)[1]
+    return active_percents(times, period_days, offset_change_min, n_readings)[1]
 
 
-def active_percents(times: np.ndarray, period_days: int | None = None) -> tuple[float, float]:
+def active_percents(times: np.ndarray, period_days: int | None = None, offset_change_min: float = 0,
+                    n_readings: int | None = None) -> tuple[float, float]:
     """(active_percent, period_active_percent) of one series, worked out together: both need its
     distinct times and dt0. The second is NaN without `period_days`."""
     nan = float("nan")
@@ -76,4 +88,7 @@ def active_percents(times: np.ndarray, period_days: int | None = None) -> tuple[
     is_gap = np.round(gaps) > dt0  # R rounds each gap before comparing; iglu_python does not
     missing = np.round((gaps[is_gap].sum() - is_gap.sum() * dt0) / dt0)
     automatic = float(100 * (expected - missing) / expected)
-    return automatic, nan if period_days is None else float(100 * times.size / (period_days * 1440 / dt0))
+    if period_days is None:
+        return automatic, nan
+    n = times.size if n_readings is None else n_readings
+    return automatic, float(100 * n / ((period_days * 1440 - offset_change_min) / dt0))

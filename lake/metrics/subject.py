@@ -1,8 +1,10 @@
 """All grid (sequential) metrics of a subject's readings at once, for gold tables.
 
 Input: a Polars frame of readings with `subject_id`, `local_ts` (naive local wall-clock
-datetime) and `glucose_mg_dl` (float, mg/dL). Readings with null glucose are dropped and of
-readings with the same timestamp the last is kept, as R iglu does before building its grid.
+datetime) and `glucose_mg_dl` (float, mg/dL), and optionally `utc_offset_min` (minutes; for the
+real length of a period across a daylight-saving change, see `offset_change`). Readings with
+null glucose are dropped and of readings with the same timestamp the last is kept, as R iglu does
+before building its grid.
 
 When R iglu would stop with an error (fewer than two readings, or a median gap between readings
 above 45 minutes so there is no usable grid), the grid metrics are null rather than an exception,
@@ -51,6 +53,8 @@ class SubjectSeries:
     times: np.ndarray
     glucose: np.ndarray
     grid: Grid | None
+    n_readings: int = 0  # the frame's readings with a glucose value, one per instant in silver
+    offset_change_min: float = 0.0  # see offset_change
 
     @cached_property
     def episodes(self) -> pl.DataFrame | None:
@@ -64,7 +68,20 @@ def subject_series(readings: pl.DataFrame) -> SubjectSeries:
         grid = day_by_day(times, glucose)
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
         grid = None
-    return SubjectSeries(times, glucose, grid)
+    n_readings = readings.height - readings["glucose_mg_dl"].null_count()
+    return SubjectSeries(times, glucose, grid, n_readings, offset_change(readings))
+
+
+def offset_change(readings: pl.DataFrame) -> float:
+    """UTC offset (minutes) of the latest local reading minus that of the earliest: -60 when clocks
+    went back an hour in between (a 25-hour day), +60 when they went forward, 0 without
+    `utc_offset_min`. The readings' offsets stand in for the offsets at the period's ends."""
+    if "utc_offset_min" not in readings.columns or readings.height == 0:
+        return 0.0
+    ends = readings.select(first=pl.col("utc_offset_min").get(pl.col("local_ts").arg_min()),
+                           last=pl.col("utc_offset_min").get(pl.col("local_ts").arg_max()))
+    first, last = ends.row(0)
+    return 0.0 if first is None or last is None else float(last - first)
 
 
 def series_by_subject(readings: pl.DataFrame) -> dict[str, SubjectSeries]:
@@ -90,7 +107,7 @@ def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries,
     series = subject_series(readings) if isinstance(readings, pl.DataFrame) else readings
     times, glucose, grid = series.times, series.glucose, series.grid
     out: dict[str, float | int | None] = dict.fromkeys(GRID_METRICS_SCHEMA)
-    automatic, period = active_percents(times, period_days)
+    automatic, period = active_percents(times, period_days, series.offset_change_min, series.n_readings)
     out["active_pct"], out["period_active_pct"] = _null_if_nan(automatic), _null_if_nan(period)
     if times.size >= 2:  # R cannot interpolate a single reading
         # MAGE always uses a 5-minute grid: the subject's own grid when its step is 5 minutes too.
@@ -137,12 +154,12 @@ def agp_by_subject(readings: Readings) -> pl.DataFrame:
 
 def daily_active_percent(readings: pl.DataFrame) -> pl.DataFrame:
     """active_pct and period_active_pct (%, null where undefined) of each subject-day of `readings`
-    (subject_id, local_day, local_ts): one row per (subject_id, day), each day its own series and
-    its own one-day period, as gold.daily_glucose wants."""
+    (subject_id, local_day, local_ts, optionally utc_offset_min): one row per (subject_id, day), each
+    day its own series and its own one-day period, as gold.daily_glucose wants."""
     days = readings.partition_by(["subject_id", "local_day"], as_dict=True)
     rows = []
     for (subject, day), part in days.items():
-        automatic, period = active_percents(part["local_ts"].to_numpy(), period_days=1)
+        automatic, period = active_percents(part["local_ts"].to_numpy(), 1, offset_change(part), part.height)
         rows.append({"subject_id": subject, "day": day, "active_pct": _null_if_nan(automatic),
                      "period_active_pct": _null_if_nan(period)})
     return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64,

@@ -119,3 +119,34 @@ def test_period_active_percent_agrees_with_iglu_python_manual_range(readings_fac
         ours = period_active_percent(part["local_ts"].to_numpy(), 5)
         assert ours == pytest.approx(theirs[sid], rel=1e-12), sid
         assert ours < active_percent(part["local_ts"].to_numpy())  # the period's ends count too
+
+
+def berlin_day(day: str, utc_start: str, hours: int, change_at_utc: str, before: int, after: int):
+    """A local day of 5-minute readings exactly on the minute, by their UTC instants, in Berlin
+    time: the UTC offset is `before` until `change_at_utc`, then `after` (minutes)."""
+    from datetime import date
+
+    import polars as pl
+
+    utc = np.datetime64(utc_start, "m") + np.arange(hours * 12) * np.timedelta64(5, "m")
+    offset = np.where(utc < np.datetime64(change_at_utc, "m"), before, after)
+    local = (utc + offset.astype("timedelta64[m]")).astype("datetime64[us]")
+    return pl.DataFrame({"subject_id": "a", "local_day": date.fromisoformat(day), "local_ts": local,
+                         "utc_offset_min": offset.astype(np.int32)})
+
+
+@pytest.mark.parametrize(("day", "utc_start", "hours", "change", "before", "after", "wall_clock"), [
+    # clocks back: 300 readings, the repeated hour's local times equal the first's
+    ("2024-10-27", "2024-10-26T22:00", 25, "2024-10-27T01:00", 120, 60, 100.0),
+    # clocks forward: 276 readings; iglu's wall clock sees the skipped hour as a gap
+    ("2024-03-31", "2024-03-30T23:00", 23, "2024-03-31T01:00", 60, 120, 100 * 276 / 288),
+])
+def test_period_active_percent_of_a_complete_daylight_saving_day_is_100(day, utc_start, hours, change, before,
+                                                                         after, wall_clock):
+    from lake.metrics.subject import daily_active_percent
+
+    readings = berlin_day(day, utc_start, hours, change, before, after)
+    assert readings["local_ts"].dt.date().unique().to_list() == [readings["local_day"][0]]  # one local day
+    ((_, _, automatic, period),) = daily_active_percent(readings).rows()
+    assert period == pytest.approx(100.0)
+    assert automatic == pytest.approx(wall_clock)  # active_pct stays iglu's

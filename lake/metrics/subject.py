@@ -69,19 +69,22 @@ def subject_series(readings: pl.DataFrame) -> SubjectSeries:
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
         grid = None
     n_readings = readings.height - readings["glucose_mg_dl"].null_count()
-    return SubjectSeries(times, glucose, grid, n_readings, offset_change(readings))
+    (change,) = offset_changes(readings, []).values() or [0.0]
+    return SubjectSeries(times, glucose, grid, n_readings, change)
 
 
-def offset_change(readings: pl.DataFrame) -> float:
-    """UTC offset (minutes) of the latest local reading minus that of the earliest: -60 when clocks
-    went back an hour in between (a 25-hour day), +60 when they went forward, 0 without
-    `utc_offset_min`. The readings' offsets stand in for the offsets at the period's ends."""
+def offset_changes(readings: pl.DataFrame, keys: list[str]) -> dict[tuple, float]:
+    """Per group of `keys` (all rows with none): the UTC offset (minutes) of its latest local
+    reading minus that of its earliest, -60 when clocks went back an hour in between (a 25-hour
+    day), +60 when they went forward; the readings' offsets stand in for those at the period's
+    ends. Empty without `utc_offset_min` or rows. One aggregation for all groups: per day, a
+    subject-year's 18,000 small queries took 4 s."""
     if "utc_offset_min" not in readings.columns or readings.height == 0:
-        return 0.0
-    ends = readings.select(first=pl.col("utc_offset_min").get(pl.col("local_ts").arg_min()),
-                           last=pl.col("utc_offset_min").get(pl.col("local_ts").arg_max()))
-    first, last = ends.row(0)
-    return 0.0 if first is None or last is None else float(last - first)
+        return {}
+    offset, local_ts = pl.col("utc_offset_min"), pl.col("local_ts")
+    change = (offset.get(local_ts.arg_max()) - offset.get(local_ts.arg_min())).fill_null(0).alias("change")
+    ends = readings.group_by(keys).agg(change) if keys else readings.select(change)
+    return {row[:-1]: float(row[-1]) for row in ends.iter_rows()}
 
 
 def series_by_subject(readings: pl.DataFrame) -> dict[str, SubjectSeries]:
@@ -157,9 +160,11 @@ def daily_active_percent(readings: pl.DataFrame) -> pl.DataFrame:
     (subject_id, local_day, local_ts, optionally utc_offset_min): one row per (subject_id, day), each
     day its own series and its own one-day period, as gold.daily_glucose wants."""
     days = readings.partition_by(["subject_id", "local_day"], as_dict=True)
+    changes = offset_changes(readings, ["subject_id", "local_day"])
     rows = []
     for (subject, day), part in days.items():
-        automatic, period = active_percents(part["local_ts"].to_numpy(), 1, offset_change(part), part.height)
+        change = changes.get((subject, day), 0.0)
+        automatic, period = active_percents(part["local_ts"].to_numpy(), 1, change, part.height)
         rows.append({"subject_id": subject, "day": day, "active_pct": _null_if_nan(automatic),
                      "period_active_pct": _null_if_nan(period)})
     return pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Date, "active_pct": pl.Float64,

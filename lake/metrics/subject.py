@@ -2,7 +2,7 @@
 
 Input: a Polars frame of readings with `subject_id`, `local_ts` (naive local wall-clock
 datetime) and `glucose_mg_dl` (float, mg/dL), and optionally `utc_offset_min` (minutes; for the
-real length of a period across a daylight-saving change, see `offset_change`). Readings with
+real length of a period across a daylight-saving change, see `offset_changes`). Readings with
 null glucose are dropped and of readings with the same timestamp the last is kept, as R iglu does
 before building its grid.
 
@@ -54,7 +54,7 @@ class SubjectSeries:
     glucose: np.ndarray
     grid: Grid | None
     n_readings: int = 0  # the frame's readings with a glucose value, one per instant in silver
-    offset_change_min: float = 0.0  # see offset_change
+    offset_change_min: float = 0.0  # see offset_changes
 
     @cached_property
     def episodes(self) -> pl.DataFrame | None:

@@ -69,7 +69,7 @@ def subject_series(readings: pl.DataFrame) -> SubjectSeries:
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
         grid = None
     n_readings = readings.height - readings["glucose_mg_dl"].null_count()
-    (change,) = offset_changes(readings, []).values() or [0.0]
+    change = offset_changes(readings, []).get((), 0.0)  # no keys: one group, keyed ()
     return SubjectSeries(times, glucose, grid, n_readings, change)
 
 

@@ -4,10 +4,12 @@ Every derived table (bronze, silver, gold) is a deterministic function of raw. R
 (subject, UTC day, resource), a content hash of that day's documents (meta.raw_day_versions). A
 partition of a derived table depends on a known window of raw days (its own day +- the days that
 can reach it through local time and de-duplication), so its *signature* is the table's code
-version + the hash of the latest content hashes of those raw days ("<version>:<sha256>"). A
-partition is stale when its current signature differs from the one recorded when it was last built
-(meta.built_partitions). So a day whose raw data changed rebuilds exactly the partitions that can
-see it, unchanged inputs rebuild nothing, and re-fetching identical documents changes nothing.
+version (its transform's and those of the tables it is made from: a changed transform rebuilds
+everything downstream of it too) + the hash of the latest content hashes of those raw days
+("<version>:<sha256>"). A partition is stale when its current signature differs from the one
+recorded when it was last built (meta.built_partitions). So a day whose raw data changed rebuilds
+exactly the partitions that can see it, unchanged inputs rebuild nothing, and re-fetching identical
+documents changes nothing.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class BuildBronzeProfile(BronzeTask):
         return [Partition(s, "profile", ()) for s in self.subjects()]
 
     def stale(self) -> dict[Partition, str]:
-        return lineage.stale_profiles(self.lake, self.table, self.version, self.partitions())
+        return lineage.stale_profiles(self.lake, self.table, self.code_version(), self.partitions())
 
     def partition_rows(self, stale: list[Partition]) -> pa.Table:
         return pa.table({"subject_id": [p.subject_id for p in stale]})

@@ -53,7 +53,7 @@ class PeriodTask(LakeTask):
 
 class TableTask(PeriodTask):
     table: ClassVar[str]
-    version: ClassVar[str] = "1"  # bump when the transform changes: every partition is rebuilt
+    version: ClassVar[str] = "1"  # bump when the transform changes: its partitions and all downstream rebuild
     day_column: ClassVar[str | None] = "window_day"  # None: one partition per subject and period
     reach: ClassVar[int] = 0  # raw UTC days on each side a partition depends on
     margin: ClassVar[int] = 0  # partition days beyond [start, end] this layer must cover
@@ -72,8 +72,17 @@ class TableTask(PeriodTask):
                 self._partitions = lineage.day_partitions(self.subjects(), self.part_days(), self.reach)
         return self._partitions
 
+    def code_version(self) -> str:
+        """The version its partitions' signatures carry: its own, then each upstream table's
+        (theirs included), so a transform changed upstream also rebuilds what is made from it."""
+        if not hasattr(self, "_code_version"):
+            upstream = sorted({f"{task.table}={task.code_version()}" for task in luigi.task.flatten(self.requires())
+                               if isinstance(task, TableTask)})
+            self._code_version = "+".join([self.version, *upstream])
+        return self._code_version
+
     def stale(self) -> dict[lineage.Partition, str]:
-        return lineage.stale(self.lake, self.table, self.version, self.partitions())
+        return lineage.stale(self.lake, self.table, self.code_version(), self.partitions())
 
     def is_complete(self) -> bool:
         check_period(self.start, self.end)

@@ -52,6 +52,7 @@ class BuildSensorErrors(SilverTask):
 
 class BuildInsulinBoluses(SilverTask):
     table = "silver.insulin_boluses"
+    version = "2"  # 2: copies within a minute of each other, not within one calendar minute
     upstream = bronze.BuildBronzeTreatments
 
     def build(self, stale):
@@ -60,6 +61,7 @@ class BuildInsulinBoluses(SilverTask):
 
 class BuildCarbIntakes(SilverTask):
     table = "silver.carb_intakes"
+    version = "2"  # 2: copies within a minute of each other, not within one calendar minute
     upstream = bronze.BuildBronzeTreatments
 
     def build(self, stale):

@@ -165,7 +165,8 @@ def check_silver_sensor_errors_reading_ts_not_in_future(df: pl.DataFrame) -> pl.
 
 # silver.insulin_boluses ----------------------------------------------------------------------
 
-# Grain as documented: the transform keeps one document per (subject, minute, amount).
+# Grain as documented: no two rows of one subject with the same amount within a minute of each other,
+# so (subject, time, amount) is unique.
 BOLUS_KEY = ["subject_id", "treatment_ts", "insulin_units"]
 
 

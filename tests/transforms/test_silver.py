@@ -132,3 +132,18 @@ def test_boluses_and_carbs_keep_real_events_once(duck):
                           ("corr", 3600, 1.0, None, "Correction Bolus"), ("tb", 4000, None, None, "Temp Basal"))
     assert sorted(rows(duck, insulin_boluses(t), "doc_id", "insulin_units")) == [("corr", 1.0), ("meal", 4.5)]
     assert rows(duck, carb_intakes(t), "doc_id", "carbs_g") == [("meal", 45.0)]
+
+
+def test_copies_either_side_of_a_minute_boundary_are_one_event(duck):
+    # AAPS and xDrip copies 10 s apart, at 12:00:55 and 12:01:05: one event, not a doubled bolus.
+    t = bronze_treatments(("aaps", 55, 4.5, 45.0, "Meal Bolus"), ("xdrip", 65, 4.5, 45.0, "Meal Bolus"))
+    assert rows(duck, insulin_boluses(t), "doc_id", "insulin_units") == [("aaps", 4.5)]
+    assert rows(duck, carb_intakes(t), "doc_id", "carbs_g") == [("aaps", 45.0)]
+
+
+def test_a_chain_of_copies_is_one_event_and_the_same_dose_later_is_another(duck):
+    # Copies 50 s apart (each within a minute of the previous one), then the same dose 5 min later.
+    t = bronze_treatments(("a", 0, 2.0, None, "Correction Bolus"), ("b", 50, 2.0, None, "Correction Bolus"),
+                          ("c", 100, 2.0, None, "Correction Bolus"), ("later", 400, 2.0, None, "Correction Bolus"),
+                          ("other-dose", 30, 1.0, None, "Correction Bolus"))
+    assert sorted(rows(duck, insulin_boluses(t), "doc_id")) == [("a",), ("later",), ("other-dose",)]

@@ -1,7 +1,10 @@
 """Shared rule for insulin and carb events: one row per real event.
 
 The same treatment uploaded by two apps (AAPS and xDrip, Loop and a bridge) arrives as two
-documents; two documents with the same amount within the same minute are one event.
+documents a few seconds apart (nightscout-api.md §6.2). A document with the same amount as the
+subject's previous one (in time) and at most DUPLICATE_WITHIN_S seconds after it is a copy: each
+event keeps its first document. A window, not a calendar minute: two copies 10 s apart either side
+of a minute boundary are one event too.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import ibis.expr.types as ir
 
 from lake.transforms.silver._local_time import with_local_time
 
+DUPLICATE_WITHIN_S = 60
+
 
 def events(treatments: ir.Table, amount: str) -> ir.Table:
     t = treatments.filter(treatments[amount] > 0)
-    t = t.mutate(_minute=t.created_ts.truncate("m"))
-    rank = ibis.row_number().over(group_by=[t.subject_id, t._minute, t[amount]], order_by=[t.created_ts, t.doc_id])
-    t = t.filter(rank == 0).drop("_minute")
+    t = t.mutate(_epoch_s=t.created_ts.epoch_seconds())
+    # A copy of a copy is still the same event: compared with the previous document, not the kept one.
+    previous = t._epoch_s.lag().over(ibis.window(group_by=[t.subject_id, t[amount]],
+                                                 order_by=[t._epoch_s, t.doc_id]))
+    t = t.filter(previous.isnull() | (t._epoch_s - previous > DUPLICATE_WITHIN_S)).drop("_epoch_s")
     return with_local_time(t, "created_ts")

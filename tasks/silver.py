@@ -44,6 +44,7 @@ class BuildGlucoseReadings(SilverTask):
 
 class BuildSensorErrors(SilverTask):
     table = "silver.sensor_errors"
+    version = "2"  # 2: a value below 39 with a fraction has no (rounded) error code; sgv_value
     upstream = bronze.BuildBronzeEntries
 
     def build(self, stale):

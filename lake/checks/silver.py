@@ -143,14 +143,20 @@ def check_silver_sensor_errors_key_unique(df: pl.DataFrame) -> pl.DataFrame:
 
 
 @check("silver.sensor_errors", "hard")
-def check_silver_sensor_errors_error_code_below_39(df: pl.DataFrame) -> pl.DataFrame:
+def check_silver_sensor_errors_sgv_below_39(df: pl.DataFrame) -> pl.DataFrame:
     # 39 and above are glucose: such a row would be missing from silver.glucose_readings.
-    return df.filter(~(pl.col("error_code") < LOW).fill_null(False))
+    return df.filter(~(pl.col("sgv_value") < LOW).fill_null(False))
 
 
 @check("silver.sensor_errors", "soft")
 def check_silver_sensor_errors_error_code_known(df: pl.DataFrame) -> pl.DataFrame:
     return df.filter(pl.col("error_code").is_not_null() & ~pl.col("error_code").is_in(SENSOR_ERROR_CODES))
+
+
+@check("silver.sensor_errors", "soft")
+def check_silver_sensor_errors_sgv_is_a_code(df: pl.DataFrame) -> pl.DataFrame:
+    """An sgv below 39 with a fraction is no error code: most likely mmol/L written into sgv."""
+    return df.filter(pl.col("error_code").is_null())
 
 
 @check("silver.sensor_errors", "hard")

@@ -79,10 +79,16 @@ def test_readings_freshness_check_flags_subjects_more_than_3_days_behind_the_new
     assert_frame_equal(check_fn(frame), expected)
 
 
-def test_error_code_check_flags_codes_of_39_and_above_and_missing_codes():
-    check_fn = silver.check_silver_sensor_errors_error_code_below_39
-    assert_passes(check_fn, pl.DataFrame({"error_code": [1, 10, 38]}))
-    assert_flags_rows(check_fn, pl.DataFrame({"error_code": [5, 39, None]}), [1, 2])
+def test_sensor_error_check_flags_values_of_39_and_above_and_missing_values():
+    check_fn = silver.check_silver_sensor_errors_sgv_below_39
+    assert_passes(check_fn, pl.DataFrame({"sgv_value": [1.0, 10.0, 38.6]}))
+    assert_flags_rows(check_fn, pl.DataFrame({"sgv_value": [5.0, 39.0, None]}), [1, 2])
+
+
+def test_sensor_error_check_warns_of_a_value_that_is_no_code():
+    check_fn = silver.check_silver_sensor_errors_sgv_is_a_code
+    assert_passes(check_fn, pl.DataFrame({"error_code": [1, 38]}))
+    assert_flags_rows(check_fn, pl.DataFrame({"error_code": [5, None]}), [1])
 
 
 def test_known_error_code_check_flags_codes_nightscout_does_not_define():

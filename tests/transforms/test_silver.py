@@ -45,6 +45,14 @@ def test_error_codes_below_39_are_kept_apart_not_counted_as_glucose(duck):
     assert sorted(rows(duck, sensor_errors(e), "doc_id", "error_code")) == [("err", 5), ("err2", 10)]
 
 
+def test_a_value_below_39_with_a_fraction_is_kept_apart_without_a_rounded_code(duck):
+    # 5.6 is not error 6 (most likely mmol/L sent as sgv), and 38.6 is not LOW (39).
+    e = bronze_entries(("mmol", 0, 5.6, "g6"), ("odd", 300, 38.6, "g6"), ("err", 600, 9, "g6"))
+    assert rows(duck, glucose_readings(e), "doc_id") == []
+    assert sorted(rows(duck, sensor_errors(e), "doc_id", "error_code", "sgv_value")) == [
+        ("err", 9, 9.0), ("mmol", None, 5.6), ("odd", None, 38.6)]
+
+
 def test_low_39_and_high_above_400_are_flagged_and_kept(duck):
     e = bronze_entries(("low", 0, 39, "g6"), ("high", 300, 401, "g6"), ("edge", 600, 400, "g6"))
     got = sorted(rows(duck, glucose_readings(e), "doc_id", "glucose_mg_dl", "below_sensor_range",

@@ -38,6 +38,7 @@ class BronzeTask(TableTask):
 
 class BuildBronzeEntries(BronzeTask):
     table = "bronze.entries"
+    version = "3"  # 3: a text time before 2000 gives way to the next plausible one
 
     def build(self, stale):
         return entries(self.raw("entries", stale), self.batches())
@@ -45,6 +46,7 @@ class BuildBronzeEntries(BronzeTask):
 
 class BuildBronzeTreatments(BronzeTask):
     table = "bronze.treatments"
+    version = "3"  # 3: a created_at before 2000 gives way to timestamp; durationInMilliseconds
 
     def build(self, stale):
         return treatments(self.raw("treatments", stale), self.batches())

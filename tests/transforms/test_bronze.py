@@ -150,3 +150,24 @@ def test_a_plausible_date_wins_over_text_and_a_document_with_leading_whitespace_
     raw = raw.mutate(document="\n  " + raw.document)
     assert rows(duck, entries(raw, batches("b1")), "doc_id", "reading_ts", "ts_source") == [
         ("w", datetime(2024, 3, 1, 10, 0), "date")]
+
+
+def test_a_text_time_before_2000_gives_way_to_the_next_plausible_one(duck):
+    # A reset clock's "1970-01-01" sysTime or created_at must not hide a good dateString or timestamp.
+    raw_e = raw_table([{"_id": "e", "type": "sgv", "sgv": 100, "date": 0, "sysTime": "1970-01-01T00:00:00Z",
+                        "dateString": "2024-03-01T10:00:00Z"}])
+    assert rows(duck, entries(raw_e, batches("b1")), "doc_id", "reading_ts", "ts_source") == [
+        ("e", datetime(2024, 3, 1, 10, 0), "dateString")]
+    raw_t = raw_table([{"_id": "t", "eventType": "Meal Bolus", "created_at": "1970-01-01T00:00:00.000Z",
+                        "timestamp": ms("2024-03-01T10:00:00"), "insulin": 2}])
+    assert rows(duck, treatments(raw_t, batches("b1")), "doc_id", "created_ts") == [
+        ("t", datetime(2024, 3, 1, 10, 0))]
+
+
+def test_treatments_take_the_duration_from_milliseconds_when_only_those_are_sent(duck):
+    raw = raw_table([{"_id": "tb", "eventType": "Temp Basal", "created_at": "2024-03-01T12:10:00.000Z",
+                      "durationInMilliseconds": 1800000, "absolute": 0.35},
+                     {"_id": "both", "eventType": "Temp Basal", "created_at": "2024-03-01T12:40:00.000Z",
+                      "duration": 20, "durationInMilliseconds": 1800000, "absolute": 0.35}])
+    assert sorted(rows(duck, treatments(raw, batches("b1")), "doc_id", "duration_min")) == [
+        ("both", 20.0), ("tb", 30.0)]

@@ -31,6 +31,11 @@ EARLIEST = datetime(2000, 1, 1)
 BEFORE_2000 = "timestamp before 2000"
 
 
+def _plausible(ts: ir.TimestampValue) -> ir.TimestampValue:
+    """The time where it is on or after 2000, else null."""
+    return ibis.ifelse(ts >= EARLIEST, ts, ibis.null("timestamp"))
+
+
 def _documents(raw: ir.Table, batches: ir.Table) -> ir.Table:
     """Committed raw rows with their document key. Each typed_* types them row by row, then keeps
     the latest copy of each document: in that order the de-duplication window does not carry
@@ -63,9 +68,13 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
     # a CASE that DuckDB evaluates only on the rows it selects. Written inline in both reading_ts
     # and ts_source, DuckDB hoisted each parse out as a common subexpression and parsed sysTime
     # and dateString on every row, though nearly every document has a plausible `date`.
-    t = t.mutate(_sys_ts=ibis.ifelse(t._scale.isnull(), utc_from_text(f.text("sysTime")), ibis.null("timestamp")))
-    t = t.mutate(_string_ts=ibis.ifelse(t._scale.isnull() & t._sys_ts.isnull(),
-                                        utc_from_text(f.text("dateString")), ibis.null("timestamp")))
+    # A text time before 2000 (a reset clock: "1970-01-01...") gives way to the next one in the
+    # order, and is kept only when nothing later in it is plausible (then quarantined for it).
+    t = t.mutate(_sys_any=ibis.ifelse(t._scale.isnull(), utc_from_text(f.text("sysTime")), ibis.null("timestamp")))
+    t = t.mutate(_sys_ts=_plausible(t._sys_any))
+    t = t.mutate(_string_any=ibis.ifelse(t._scale.isnull() & t._sys_ts.isnull(),
+                                         utc_from_text(f.text("dateString")), ibis.null("timestamp")))
+    t = t.mutate(_string_ts=_plausible(t._string_any))
     t = t.mutate(
         entry_type=f.text("type"),
         sgv_mg_dl=f.number("sgv"),
@@ -75,13 +84,14 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
         noise=f.number("noise").cast("int32"),
         device=f.text("device"),
         utc_offset_min=f.number("utcOffset").cast("int32"),
-        reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts),
+        reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts, t._sys_any, t._string_any),
         ts_source=ibis.cases(
             (t._scale == "ms", "date"), (t._scale == "s", "date_seconds"),
             (t._sys_ts.notnull(), "sysTime"), (t._string_ts.notnull(), "dateString"),
+            (t._sys_any.notnull(), "sysTime"), (t._string_any.notnull(), "dateString"),
             else_=ibis.null("string")),
     )
-    t = t.drop("_scale", "_sys_ts", "_string_ts", FIELDS_COLUMN)
+    t = t.drop("_scale", "_sys_any", "_sys_ts", "_string_any", "_string_ts", FIELDS_COLUMN)
     return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.reading_ts.isnull(), "no usable timestamp (date, sysTime, dateString)"),
@@ -93,13 +103,15 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
     """Treatments; `created_at` (ISO) is the time, else a numeric `timestamp`/`date` (xDrip)."""
     t, f = with_fields(_documents(raw_treatments, batches), [
         "created_at", "timestamp", "date", "eventType", "utcOffset", "insulin", "carbs", "protein", "fat",
-        "duration", "absolute", "percent", "glucose", "units", "enteredBy", "notes"])
+        "duration", "durationInMilliseconds", "absolute", "percent", "glucose", "units", "enteredBy", "notes"])
     doc = t.document
-    # The fallbacks are read only where created_at gives no time (a CASE, see typed_entries):
-    # inline, DuckDB worked out both epoch scales on every row.
-    t = t.mutate(_created_at_ts=utc_from_text(f.text("created_at")))
+    # The fallbacks are read only where created_at gives no plausible time (a CASE, see
+    # typed_entries): inline, DuckDB worked out both epoch scales on every row. A created_at
+    # before 2000 is kept only when no fallback has a time (then quarantined for it).
+    t = t.mutate(_created_at_any=utc_from_text(f.text("created_at")))
+    t = t.mutate(_created_at_ts=_plausible(t._created_at_any))
     fallback = ibis.coalesce(utc_from_epoch(f.number("timestamp")), utc_from_text(f.text("timestamp")),
-                             utc_from_epoch(f.number("date")))
+                             utc_from_epoch(f.number("date")), t._created_at_any)
     t = t.mutate(
         event_type=f.text("eventType"),
         created_ts=ibis.ifelse(t._created_at_ts.isnull(), fallback, t._created_at_ts),
@@ -108,7 +120,8 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
         carbs_g=f.number("carbs"),
         protein_g=f.number("protein"),
         fat_g=f.number("fat"),
-        duration_min=f.number("duration"),
+        # Nightscout derives duration from durationInMilliseconds when only that is sent.
+        duration_min=ibis.coalesce(f.number("duration"), f.number("durationInMilliseconds") / 60_000),
         absolute_u_per_h=f.number("absolute"),
         percent=f.number("percent"),
         glucose=f.number("glucose"),
@@ -116,7 +129,7 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
         entered_by=f.text("enteredBy"),
         notes=f.text("notes"),
     )
-    t = t.drop("_created_at_ts", FIELDS_COLUMN)
+    t = t.drop("_created_at_any", "_created_at_ts", FIELDS_COLUMN)
     return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(
         (~is_object(doc), NOT_OBJECT),
         (t.created_ts.isnull(), "no usable timestamp (created_at, timestamp, date)"),

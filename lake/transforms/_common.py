@@ -97,7 +97,9 @@ def committed(raw: ir.Table, batches: ir.Table) -> ir.Table:
 
 
 def latest_per_document(t: ir.Table) -> ir.Table:
-    """One row per (subject_id, doc_id): the most recently fetched copy of each document."""
-    order = [ibis.desc(t.fetched_at), ibis.desc(t.batch_id)]
+    """One row per (subject_id, doc_id): the most recently fetched copy of each document. Copies
+    fetched together (one batch) are told apart by their window day, then by `content_hash`, so
+    the same copy wins every time; the column is dropped."""
+    order = [ibis.desc(t.fetched_at), ibis.desc(t.batch_id), ibis.desc(t.window_day), ibis.desc(t.content_hash)]
     rank = ibis.row_number().over(group_by=[t.subject_id, t.doc_key], order_by=order)
-    return t.mutate(_rank=rank).filter(ibis._["_rank"] == 0).drop("_rank")
+    return t.mutate(_rank=rank).filter(ibis._["_rank"] == 0).drop("_rank", "content_hash")

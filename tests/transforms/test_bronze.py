@@ -171,3 +171,12 @@ def test_treatments_take_the_duration_from_milliseconds_when_only_those_are_sent
                       "duration": 20, "durationInMilliseconds": 1800000, "absolute": 0.35}])
     assert sorted(rows(duck, treatments(raw, batches("b1")), "doc_id", "duration_min")) == [
         ("both", 20.0), ("tb", 30.0)]
+
+
+def test_two_copies_of_a_document_in_one_batch_keep_the_same_winner_whatever_their_order(duck):
+    # One fetch returned the document twice, edited in between (pagination overlap): no fetch time
+    # or batch tells them apart, so the choice must not depend on the order the rows come in.
+    a = {"_id": "dup", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}
+    b = dict(a, sgv=101)
+    winners = {rows(duck, entries(raw_table(docs), batches("b1")), "sgv_mg_dl")[0] for docs in ([a, b], [b, a])}
+    assert len(winners) == 1

@@ -41,8 +41,11 @@ def _documents(raw: ir.Table, batches: ir.Table) -> ir.Table:
     the latest copy of each document: in that order the de-duplication window does not carry
     the JSON text (the widest column by far) unless the caller selects it (the quarantine)."""
     t = committed(raw, batches)
-    # Documents without an _id still need a key: their content hash stands in for it.
-    return t.mutate(doc_key=ibis.coalesce(t.doc_id, "sha256:" + t.document.hexdigest("sha256")))
+    # Documents without an _id still need a key: their content hash stands in for it. Two copies
+    # fetched together (one batch) with different content keep the same one run after run: the
+    # content's 64-bit hash decides between them (see latest_per_document).
+    return t.mutate(doc_key=ibis.coalesce(t.doc_id, "sha256:" + t.document.hexdigest("sha256")),
+                    content_hash=t.document.hash())
 
 
 def _latest(keep_rejected_text: bool, t: ir.Table) -> ir.Table:

@@ -12,10 +12,14 @@ How a batch lands, and why it is safe to re-run or kill at any point:
      normaliser, about 10x faster) streamed into ONE dlt run for the whole batch, so dlt's fixed
      cost (about 1.5 s a run) is paid once per batch and memory stays bounded;
   2. dlt appends the rows to raw.* tagged with a new batch_id (appends never conflict);
-  3. one DuckLake transaction then deletes the batch's subjects' older rows for those days (an
-     earlier run, or the leftovers of a killed one), records the batch and each day's content hash
-     in meta, and writes the Luigi marker: one snapshot, so a crash leaves the previous state.
-  Readers (bronze) only see rows of committed batches (meta.ingest_batches).
+  3. one DuckLake transaction then deletes the batch's subjects' older rows for those days (of
+     earlier committed batches, and what a run killed more than ABANDONED_AFTER ago left), records
+     the batch and each day's content hash in meta, and writes the Luigi marker: one snapshot, so
+     a crash leaves the previous state.
+  Readers (bronze) only see rows of committed batches (meta.ingest_batches). A batch never deletes
+  another's rows that are not committed yet: two runs over overlapping days at the same time (a
+  scheduled build beside an on-demand one) each land their own rows, and whichever commits last
+  holds those days, as its content hashes in meta say.
 dlt runs in a fresh working directory each time, so a failed earlier load can never make the
 next run load a stale package instead of its own data (stack-facts §2.5).
 """
@@ -51,6 +55,10 @@ os.environ.setdefault("DATA_WRITER__COMPRESSION", "none")
 log = logging.getLogger(__name__)
 
 RESOURCES = (*WINDOWED, "profile")
+# Rows of a batch that has not committed this long after it started fetching are a killed run's:
+# a running batch lands its rows only after fetching everything, which over a slow site can take
+# hours for a long backfill. Until then they are invisible to readers, and only cost disk.
+ABANDONED_AFTER = timedelta(hours=48)
 RAW_SCHEMA = pa.schema([
     ("subject_id", pa.string()),
     ("window_day", pa.date32()),
@@ -222,9 +230,11 @@ def commit(lake, batch: Batch, marker: catalog.Marker | None = None) -> None:
             name = f"raw.{resource}"
             if not catalog.table_exists(lake, name):
                 continue
-            # Range predicates first: DuckLake prunes files by their min/max statistics.
-            where = "list_contains(?, subject_id) AND batch_id <> ?"
-            params: list = [batch.subjects, batch.batch_id]
+            # Range predicates first: DuckLake prunes files by their min/max statistics. Only
+            # committed rows, or abandoned ones: another batch may be landing these days right now.
+            where = (f"list_contains(?, subject_id) AND batch_id <> ? AND (batch_id IN (SELECT batch_id FROM "
+                     f"{catalog.qualified('meta.ingest_batches')}) OR fetched_at < ?)")
+            params: list = [batch.subjects, batch.batch_id, batch.fetched_at - ABANDONED_AFTER]
             if resource in WINDOWED:
                 where = f"window_day BETWEEN ? AND ? AND list_contains(?, window_day) AND {where}"
                 params = [first, last, batch.days, *params]

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import duckdb
 import ibis
@@ -272,9 +273,12 @@ def _ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def redact(text: str, cat: CatalogSettings) -> str:
-    """Remove the catalog password from a message (belt and braces: it should never be there)."""
+    """Remove the catalog password from a message (belt and braces: it should never be there), as
+    written and as a URL carries it (dlt's errors quote its ATTACH URL: "p@ss/w" is "p%40ss%2Fw")."""
     if cat.password and cat.password.reveal():
-        text = text.replace(cat.password.reveal(), "***")
+        for form in {cat.password.reveal(), quote(cat.password.reveal(), safe=""), quote(cat.password.reveal())}:
+            text = text.replace(form, "***")
+    text = re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)  # any password in a URL
     return re.sub(r"(password=)\S+", r"\1***", text)
 
 
@@ -434,8 +438,6 @@ def dlt_destination(settings: Settings):
 
     cat = settings.catalog
     if cat.kind == "postgresql":
-        from urllib.parse import quote
-
         password = f":{quote(cat.password.reveal(), safe='')}" if cat.password else ""
         catalog_url = f"postgres://{quote(cat.user, safe='')}{password}@{cat.host}:{cat.port}/{cat.dbname}"
     else:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
+import pyarrow as pa
 
 from lake import catalog, ingest
 from lake.config import Secret, Settings, Site
@@ -164,3 +165,23 @@ def test_rows_of_a_run_killed_long_ago_go_when_its_days_are_landed_again(lake_en
     ingest.ingest(settings, lake, ana, DAYS)
     left = {b for (b,) in lake.con.execute("SELECT DISTINCT batch_id FROM lake.raw.entries").fetchall()}
     assert killed.batch_id not in left and recent.batch_id in left  # recent: it may still commit
+
+
+def test_a_catalog_password_with_url_characters_never_shows_in_a_failed_load(tmp_path, monkeypatch):
+    # dlt's own ATTACH fails (nothing listens on port 1) and its error quotes the catalog URL, where
+    # the password is URL-encoded: "Hunter2@prod/db" is "Hunter2%40prod%2Fdb" there.
+    from urllib.parse import quote
+
+    password = "Hunter2@prod/db"
+    monkeypatch.setenv("LAKE_HOME", str(tmp_path / "lh"))
+    monkeypatch.setenv("LAKE_CATALOG", f"postgresql://lake:{quote(password, safe='')}@127.0.0.1:1/db")
+    settings = Settings.from_env()
+    batch = ingest.Batch(["x"], [DAYS[0]])
+    try:
+        ingest.land(settings, batch, iter([pa.table({"n": [1]})]), attempts=1)
+        raise AssertionError("the load should have failed")
+    except ingest.IngestError as exc:
+        message = str(exc)
+    assert "127.0.0.1" in message  # the error still says where it failed
+    for form in (password, quote(password, safe=""), quote(password), "Hunter2"):
+        assert form not in message, message

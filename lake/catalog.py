@@ -220,14 +220,23 @@ def attach_statement(settings: Settings, *, read_only: bool = False) -> str:
 
 def _attach(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: bool) -> None:
     cat = settings.catalog
-    if cat.path is not None and not read_only:
-        cat.path.parent.mkdir(parents=True, exist_ok=True)
-    if not settings.data_path_is_s3 and not read_only:
-        Path(settings.data_path).mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        if cat.path is not None:
+            _make_folder(cat.path.parent, "the catalog's folder", "LAKE_HOME (or LAKE_CATALOG)")
+        if not settings.data_path_is_s3:
+            _make_folder(Path(settings.data_path), "the data path", "LAKE_HOME (or LAKE_DATA_PATH)")
     try:
         con.execute(attach_statement(settings, read_only=read_only))
     except duckdb.Error as exc:
         raise _attach_error(exc, cat) from None
+
+
+def _make_folder(folder: Path, what: str, variables: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LakeError(f"Cannot create {what} {folder}: {exc.strerror or exc}. Set {variables} to a folder "
+                        "this user can write.") from None
 
 
 def _attach_error(exc: duckdb.Error, cat: CatalogSettings) -> Exception:

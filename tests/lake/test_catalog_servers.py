@@ -174,6 +174,15 @@ def test_doctor_fails_with_the_variable_name_on_bad_configuration():
     assert "LAKE_CATALOG has an unknown scheme 'oracle'" in report
 
 
+def test_doctor_names_the_variable_when_lake_home_cannot_be_a_folder(tmp_path: Path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    code, report = run_doctor({"LAKE_HOME": str(a_file / "lake")})
+    assert code == 1
+    assert f"Cannot create the catalog's folder {a_file / 'lake'}" in report and "Set LAKE_HOME" in report
+    assert "Traceback" not in report
+
+
 def test_doctor_command_line_on_a_fresh_embedded_lake(tmp_path: Path):
     result = run_python("from lake.__main__ import main; raise SystemExit(main(['doctor']))",
                         {"LAKE_HOME": str(tmp_path / "fresh")})

@@ -1,13 +1,17 @@
-"""lake.report: where the results are, and one line per subject of the latest built period: the
+"""lake.report: where the results are, and one line per subject of a built period: the
 consensus's core metrics (time in ranges, mean, GMI, CV) and how much data stands behind them.
 
-`python -m lake report` (the README's main command runs it after BuildGold). Exit code: 0 results
-shown, 1 nothing to show yet or the lake cannot be read, 2 bad configuration.
+`python -m lake report` (the README's main command runs it after BuildGold) shows the period built
+last (the latest run of BuildGlucoseSummary, even one that found it up to date);
+`python -m lake report --start D --end D` shows another built period. Exit code: 0 results shown,
+1 nothing to show yet or the lake cannot be read, 2 bad configuration.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import date
 
 import duckdb
 
@@ -18,7 +22,8 @@ from lake.transforms.gold.glucose_summary import SUFFICIENT_ACTIVE_PCT, SUFFICIE
 BUILD = "run `luigi --module tasks BuildGold --local-scheduler` from the project folder"
 
 
-def run(settings: Settings | None = None, out=sys.stdout, err=sys.stderr) -> int:
+def run(settings: Settings | None = None, out=sys.stdout, err=sys.stderr,
+        period: tuple[date, date] | None = None) -> int:
     try:
         settings = settings or Settings.from_env()
     except ConfigError as exc:
@@ -40,15 +45,19 @@ def run(settings: Settings | None = None, out=sys.stdout, err=sys.stderr) -> int
     tables = sorted(t for t in catalog.tables(catalog.raw_connection(lake))
                     if t.partition(".")[0] in ("bronze", "silver", "gold"))
     print(f"tables        {', '.join(tables)}", file=out)
-    rows = catalog.query(lake, f"""
-        SELECT * FROM {catalog.qualified('gold.glucose_summary')}
-        QUALIFY period_end = max(period_end) OVER () AND period_start = max(period_start) OVER (PARTITION BY period_end)
-        ORDER BY subject_id""").to_pylist()
-    if not rows:
+    chosen = period or _built_last(lake)
+    if chosen is None:
         print("no subject has glucose readings in any period built so far (were --start and --end "
               "days with data?)", file=err)
         return 1
-    start, end = rows[0]["period_start"], rows[0]["period_end"]
+    start, end = chosen
+    rows = catalog.query(lake, f"""
+        SELECT * FROM {catalog.qualified('gold.glucose_summary')} WHERE period_start = ? AND period_end = ?
+        ORDER BY subject_id""", [start, end]).to_pylist()
+    if not rows:
+        print(f"no subject has glucose readings in the period {start} .. {end} (was it built, and were "
+              "its days ones with data?)", file=err)
+        return 1
     period_days = (end - start).days + 1
     print(f"period        {start} .. {end} (local days: {period_days})", file=out)
     width = max(16, *(len(r["subject_id"]) for r in rows))
@@ -78,6 +87,21 @@ COLUMNS = [("TIR", "%", "pct_70_180", 1), ("<70", "%", "pct_below_70", 1), ("<54
            ("mean", "mg/dL", "mean_mg_dl", 0), ("GMI", "%", "gmi_pct", 1), ("CV", "%", "cv_pct", 1),
            ("days", "", "days", 0), ("active", "%", "period_active_pct", 0)]
 CELL = 7  # characters per column, right-aligned
+
+
+def _built_last(lake) -> tuple[date, date] | None:
+    """The period of the latest BuildGlucoseSummary run (its completion marker); None: none built."""
+    markers = catalog.query(lake, f"""
+        SELECT parameters FROM {catalog.qualified('meta.task_markers')} WHERE task_family = 'BuildGlucoseSummary'
+        ORDER BY written_at DESC LIMIT 1""").to_pylist()
+    if markers:
+        parameters = json.loads(markers[0]["parameters"])
+        return date.fromisoformat(parameters["start"]), date.fromisoformat(parameters["end"])
+    # A summary built without markers (by hand, from a notebook): the period that ends last.
+    latest = catalog.raw_connection(lake).execute(f"""
+        SELECT period_start, period_end FROM {catalog.qualified('gold.glucose_summary')}
+        ORDER BY period_end DESC, period_start DESC LIMIT 1""").fetchall()
+    return latest[0] if latest else None
 
 
 def _days(row: dict, period_days: int) -> str:

@@ -51,6 +51,27 @@ def test_the_latest_period_is_shown_one_line_per_subject(lake_env):
     assert "2024-03-14" not in out
 
 
+def test_the_period_built_last_is_shown_not_the_one_that_ends_last_and_any_other_on_request(lake_env):
+    lake = catalog.connect(Settings.from_env(lake_env))
+    later, earlier = (date(2024, 3, 20), date(2024, 4, 2)), (date(2024, 3, 1), date(2024, 3, 14))
+    rows = [("ana", *later, 60.0, 4.0, 1.0, 26.0, 5.0, 150.0, 6.9, 35.0, 97.0, 97.0, 14, True),
+            ("ana", *earlier, 80.0, 3.0, 0.5, 25.75, 4.0, 149.6, 6.88, 34.0, 98.0, 96.4, 14, True)]
+    catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(
+        pa.table(list(zip(*rows, strict=True)), schema=SUMMARY)))
+    for start, end in (later, earlier):  # the earlier period was built (or found up to date) last
+        catalog.in_transaction(lake, lambda con, s=start, e=end: catalog.write_marker(con, catalog.Marker(
+            f"BuildGlucoseSummary_{s}", "BuildGlucoseSummary", f'{{"end": "{e}", "start": "{s}"}}')))
+    code, out, err = run(lake_env)
+    assert code == 0 and "period        2024-03-01 .. 2024-03-14 (local days: 14)" in out and " 80.0 " in out
+    asked = io.StringIO()
+    assert report.run(Settings.from_env(lake_env), out=asked, period=later) == 0
+    assert "period        2024-03-20 .. 2024-04-02 (local days: 14)" in asked.getvalue()
+    assert " 60.0 " in asked.getvalue()
+    code, out, err = io.StringIO(), io.StringIO(), io.StringIO()
+    assert report.run(Settings.from_env(lake_env), out=out, err=err, period=(date(2024, 5, 1), date(2024, 5, 2))) == 1
+    assert err.getvalue().startswith("no subject has glucose readings in the period 2024-05-01 .. 2024-05-02")
+
+
 def test_before_any_build_it_says_to_run_buildgold_and_creates_nothing(tmp_path):
     env = {"LAKE_HOME": str(tmp_path / "nothing-yet")}
     code, out, err = run(env)

@@ -19,7 +19,10 @@ How a batch lands, and why it is safe to re-run or kill at any point:
   Readers (bronze) only see rows of committed batches (meta.ingest_batches). A batch never deletes
   another's rows that are not committed yet: two runs over overlapping days at the same time (a
   scheduled build beside an on-demand one) each land their own rows, and whichever commits last
-  holds those days, as its content hashes in meta say.
+  holds those days, as its content hashes in meta say. (Should the two commits overlap in time on
+  PostgreSQL, each may not see the other's batch as committed, and both copies stay until those
+  days are fetched again; bronze keeps one row per document, the latest fetch, so nothing
+  downstream is doubled. On SQLite the second commit fails and runs again from the top.)
 dlt runs in a fresh working directory each time, so a failed earlier load can never make the
 next run load a stale package instead of its own data (stack-facts §2.5).
 """

@@ -19,11 +19,13 @@ import logging
 import os
 import random
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
@@ -72,6 +74,7 @@ class Marker:
     task_family: str
     parameters: str  # JSON
     inputs: str = "{}"  # JSON: versions of what the task read (dependency tracking)
+    started_at: datetime | None = None  # when the run began, for meta.run_log
 
 
 # The lake's own bookkeeping, all append-only (a DELETE would conflict with concurrent INSERTs).
@@ -90,6 +93,11 @@ META_TABLES = {
     # What each partition of a derived table was built from (lake.lineage signatures).
     "built_partitions": """table_name VARCHAR NOT NULL, subject_id VARCHAR NOT NULL,
         part VARCHAR NOT NULL, signature VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL""",
+    # One row per task run that ended: 'done' (written with its marker, in the same transaction
+    # as its data) or 'failed' (with the error's message, which never holds a secret).
+    "run_log": """task_id VARCHAR NOT NULL, task_family VARCHAR NOT NULL, parameters VARCHAR,
+        status VARCHAR NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ NOT NULL, message VARCHAR,
+        host VARCHAR, pid INTEGER""",
     # Results of the Polars checks (lake.checks), passing or not.
     "check_results": """table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, severity VARCHAR NOT NULL,
         passed BOOLEAN NOT NULL, n_offending BIGINT NOT NULL, sample VARCHAR, task_id VARCHAR,
@@ -344,11 +352,20 @@ def qualified(table: str) -> str:
 
 
 def write_marker(con: duckdb.DuckDBPyConnection, marker: Marker) -> None:
-    """Append a completion marker. Markers are append-only: a DELETE would conflict with every
-    concurrent marker INSERT (DuckLake conflicts are per table)."""
+    """Append a completion marker, and its run's 'done' row to meta.run_log. Markers are
+    append-only: a DELETE would conflict with every concurrent marker INSERT (DuckLake conflicts
+    are per table)."""
     con.execute(
         f"INSERT INTO {qualified('meta.task_markers')} VALUES (?, ?, ?, ?, now())",
         [marker.task_id, marker.task_family, marker.parameters, marker.inputs])
+    log_run(con, marker.task_id, marker.task_family, marker.parameters, "done", marker.started_at)
+
+
+def log_run(con: duckdb.DuckDBPyConnection, task_id: str, task_family: str, parameters: str, status: str,
+            started_at: datetime | None, message: str | None = None) -> None:
+    """Append a row to meta.run_log (finished now, by this host and process)."""
+    con.execute(f"INSERT INTO {qualified('meta.run_log')} VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?)",
+                [task_id, task_family, parameters, status, started_at, message, socket.gethostname(), os.getpid()])
 
 
 def publish_table(backend: Backend, table: str, expr: ir.Table, *, marker: Marker | None = None,

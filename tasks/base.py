@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from datetime import UTC, datetime
 
 import luigi
 
@@ -96,9 +97,13 @@ class LakeTask(luigi.Task):
     def is_complete(self) -> bool:
         raise NotImplementedError
 
+    def parameters_json(self) -> str:
+        return json.dumps(self.to_str_params(), sort_keys=True)
+
     def marker(self, inputs: dict | None = None) -> catalog.Marker:
-        return catalog.Marker(self.task_id, self.task_family, json.dumps(self.to_str_params(), sort_keys=True),
-                              json.dumps(inputs or {}, sort_keys=True, default=str))
+        return catalog.Marker(self.task_id, self.task_family, self.parameters_json(),
+                              json.dumps(inputs or {}, sort_keys=True, default=str),
+                              getattr(self, "_started_at", None))
 
     def progress(self, done: int, total: int, message: str) -> None:
         """Report progress to the scheduler (shown live in luigid's UI)."""
@@ -108,3 +113,24 @@ class LakeTask(luigi.Task):
     def on_failure(self, exception: BaseException) -> str:
         # Luigi shows this text in the UI and logs: keep it to the message, which never holds a secret.
         return f"{type(exception).__name__}: {exception}"
+
+
+@LakeTask.event_handler(luigi.Event.START)
+def _remember_start(task: LakeTask) -> None:
+    # In the process that runs the task (Luigi forks one per run with --workers N), as the run.
+    task._started_at = datetime.now(UTC)
+
+
+@LakeTask.event_handler(luigi.Event.FAILURE)
+def _log_failure(task: LakeTask, exception: BaseException) -> None:
+    """A failed run's row in meta.run_log, in a transaction of its own (the run's was rolled back).
+    Best effort: when the lake itself is what failed, the log says so and the run still fails."""
+    try:
+        catalog.in_transaction(task.lake, lambda con: catalog.log_run(
+            con, task.task_id, task.task_family, task.parameters_json(), "failed",
+            getattr(task, "_started_at", None), task.on_failure(exception)[:2000]), attempts=3,
+            what="logging a failed run")
+    except Exception as exc:  # never hide the task's own failure behind this one
+        # Only the kind of error: when the configuration is what failed, it cannot redact the text.
+        log.warning("could not record the failed run of %s in meta.run_log (%s)", task.task_id,
+                    type(exc).__name__)

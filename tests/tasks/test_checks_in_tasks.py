@@ -35,6 +35,12 @@ def test_a_failing_hard_check_fails_the_task_and_rolls_the_rebuild_back(in_proce
     recorded = lake.con.execute("SELECT passed, n_offending FROM lake.meta.check_results WHERE check_name = "
                                 "'check_gold_daily_glucose_no_day_is_allowed'").fetchall()
     assert recorded == [(False, 3)]
+    # meta.run_log: the upstream runs done, this one failed with the message Luigi shows
+    runs = dict(lake.con.execute("SELECT task_family, list(status ORDER BY finished_at) FROM lake.meta.run_log "
+                                 "WHERE started_at <= finished_at GROUP BY 1").fetchall())
+    assert runs["BuildDailyGlucose"] == ["failed"] and runs["BuildGlucoseReadings"] == ["done"]
+    (message,) = lake.con.execute("SELECT message FROM lake.meta.run_log WHERE status = 'failed'").fetchone()
+    assert message.startswith("CheckFailed: check check_gold_daily_glucose_no_day_is_allowed (hard)")
 
 
 RAW_VS_BRONZE = "check_bronze_quarantine_every_raw_document_in_bronze_or_quarantine"

@@ -129,10 +129,11 @@ class BuildAgp(PeriodGoldTask):
 
 class BuildGlucoseEpisodes(PeriodGoldTask):
     table = "gold.glucose_episodes"
+    version = "2"  # 2: UTC times from the readings at each end (the repeated hour of autumn's change)
 
     def build(self, stale):
-        episodes = episodes_by_subject(self.series(stale))
-        return glucose_episodes(ibis.memtable(episodes.to_arrow()), self.readings(stale), self.start, self.end)
+        return glucose_episodes(ibis.memtable(episodes_by_subject(self.series(stale)).to_arrow()),
+                                self.start, self.end)
 
 
 PERIOD_TASKS = [BuildGlucoseSummary, BuildAgp, BuildGlucoseEpisodes]

@@ -142,3 +142,49 @@ def episode_counts(episodes: pl.DataFrame) -> dict[str, int]:
     for kind, level, n in episodes.group_by("kind", "level").len().iter_rows():
         counts[COUNT_COLUMNS[(kind, level)]] = n
     return counts
+
+
+THRESHOLDS = {(kind, level): threshold for kind, level, threshold in LEVELS}
+
+
+def with_utc_offsets(episodes: pl.DataFrame, times: np.ndarray, glucose: np.ndarray, offsets: np.ndarray,
+                     dt0: int) -> pl.DataFrame:
+    """`episodes` (of `find_episodes`) with start_offset_min and end_offset_min: the UTC offset
+    (minutes) of the subject's readings at each end, so that its UTC time is local - offset.
+
+    `times` (local wall-clock, increasing), `glucose` and `offsets` are the cleaned readings the
+    grid was made from. At each end, of the readings within one grid step, the nearest one in the
+    episode's condition gives the offset (without such a reading, the nearest one at all). The
+    condition decides where the local time alone cannot: in the hour repeated when clocks go back,
+    the readings of both passes interleave on the local grid, and a night-time low in the second
+    pass is one hour later in UTC than the same local time in the first.
+    """
+    if episodes.height == 0:
+        return episodes.with_columns(pl.lit(None, pl.Int32).alias("start_offset_min"),
+                                     pl.lit(None, pl.Int32).alias("end_offset_min"))
+    times = np.asarray(times).astype("datetime64[us]").astype(np.int64)  # µs, to do arithmetic on
+    threshold = np.array([THRESHOLDS[k, lv] for k, lv in episodes.select("kind", "level").iter_rows()])
+    is_hypo = (episodes["kind"] == "hypo").to_numpy()
+
+    def offsets_at(column: str) -> np.ndarray:
+        local = episodes[column].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+        step = dt0 * 60_000_000
+        lo, hi = np.searchsorted(times, local - step, "left"), np.searchsorted(times, local + step, "right")
+        # The readings within a step of each end, as a (episodes x widest window) matrix.
+        width = max(int((hi - lo).max()), 1)
+        index = lo[:, None] + np.arange(width)[None, :]
+        inside = index < hi[:, None]
+        index = np.minimum(index, times.size - 1)
+        distance = np.abs(times[index] - local[:, None]).astype(np.float64)
+        values = glucose[index]
+        meets = inside & np.where(is_hypo[:, None], values < threshold[:, None], values > threshold[:, None])
+        preferred = np.where(meets.any(axis=1)[:, None], meets, inside)
+        chosen = index[np.arange(local.size), np.argmin(np.where(preferred, distance, np.inf), axis=1)]
+        # No reading within a step: the nearest one either side.
+        after = np.minimum(np.searchsorted(times, local), times.size - 1)
+        before = np.maximum(after - 1, 0)
+        nearest = np.where(np.abs(times[before] - local) <= np.abs(times[after] - local), before, after)
+        return offsets[np.where(inside.any(axis=1), chosen, nearest)].astype(np.int32)
+
+    return episodes.with_columns(start_offset_min=pl.Series(offsets_at("start_local_ts"), dtype=pl.Int32),
+                                 end_offset_min=pl.Series(offsets_at("end_local_ts"), dtype=pl.Int32))

@@ -72,12 +72,20 @@ def clean_readings(times: np.ndarray, glucose: np.ndarray) -> tuple[np.ndarray, 
     """
     times = np.asarray(times).astype("datetime64[ns]")
     glucose = np.asarray(glucose, dtype=np.float64)
-    keep = ~np.isnan(glucose) & ~np.isnat(times)
-    times, glucose = times[keep], glucose[keep]
-    order = np.argsort(times, kind="stable")  # stable: "last" keeps its meaning after sorting
-    times, glucose = times[order], glucose[order]
-    is_last = np.append(times[1:] != times[:-1], True)
-    return times[is_last], glucose[is_last]
+    kept = clean_index(times, glucose)
+    return times[kept], glucose[kept]
+
+
+def clean_index(times: np.ndarray, glucose: np.ndarray) -> np.ndarray:
+    """The positions of the readings `clean_readings` keeps, in its order (to take other columns
+    of the same readings along: their UTC offsets)."""
+    times = np.asarray(times).astype("datetime64[ns]")
+    glucose = np.asarray(glucose, dtype=np.float64)
+    present = np.flatnonzero(~np.isnan(glucose) & ~np.isnat(times))
+    ordered = present[np.argsort(times[present], kind="stable")]  # stable: "last" keeps its meaning
+    ordered_times = times[ordered]
+    is_last = np.append(ordered_times[1:] != ordered_times[:-1], True)
+    return ordered[is_last]
 
 
 def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,8 +25,8 @@ import polars as pl
 
 from .active import active_percents
 from .agp import PERCENTILES, agp
-from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes
-from .grid import Grid, clean_readings, day_by_day
+from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes, with_utc_offsets
+from .grid import Grid, clean_index, day_by_day
 from .mage import MAGE_DT0, mage, mage_from_grid
 from .variability import conga, modd
 
@@ -55,6 +55,7 @@ class SubjectSeries:
     grid: Grid | None
     n_readings: int = 0  # the frame's readings with a glucose value, one per instant in silver
     offset_change_min: float = 0.0  # see offset_changes
+    offsets: np.ndarray | None = None  # each reading's UTC offset (minutes), beside `times`; None: unknown
 
     @cached_property
     def episodes(self) -> pl.DataFrame | None:
@@ -63,14 +64,18 @@ class SubjectSeries:
 
 
 def subject_series(readings: pl.DataFrame) -> SubjectSeries:
-    times, glucose = clean_readings(readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy())
+    times, glucose = readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy()
+    kept = clean_index(times, glucose)
+    times, glucose = times.astype("datetime64[ns]")[kept], glucose.astype(np.float64)[kept]
+    offsets = (readings["utc_offset_min"].fill_null(0).to_numpy()[kept]
+               if "utc_offset_min" in readings.columns else None)
     try:
         grid = day_by_day(times, glucose)
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
         grid = None
     n_readings = readings.height - readings["glucose_mg_dl"].null_count()
     change = offset_changes(readings, []).get((), 0.0)  # no keys: one group, keyed ()
-    return SubjectSeries(times, glucose, grid, n_readings, change)
+    return SubjectSeries(times, glucose, grid, n_readings, change, offsets)
 
 
 def offset_changes(readings: pl.DataFrame, keys: list[str]) -> dict[tuple, float]:
@@ -124,7 +129,7 @@ def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries,
 
 
 def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-    """Each subject's rows in the frame's order (clean_readings sorts them by time stably, so the
+    """Each subject's rows in the frame's order (clean_index sorts them by time stably, so the
     frame's order decides which of equal timestamps is last), subjects as they first appear."""
     parts = readings.partition_by("subject_id", as_dict=True, maintain_order=True)
     return [(key[0], part) for key, part in parts.items()]
@@ -138,11 +143,16 @@ def grid_metrics_by_subject(readings: Readings, period_days: int | None = None) 
 
 
 def episodes_by_subject(readings: Readings) -> pl.DataFrame:
-    """One row per episode: subject_id + the columns of `episodes.EPISODE_SCHEMA`."""
-    frames = [pl.DataFrame(schema={"subject_id": pl.String, **EPISODE_SCHEMA})]
+    """One row per episode: subject_id + the columns of `episodes.EPISODE_SCHEMA`, and the UTC
+    offset at its start and end (`episodes.with_utc_offsets`; 0 without the readings' offsets)."""
+    frames = [pl.DataFrame(schema={"subject_id": pl.String, **EPISODE_SCHEMA,
+                                   "start_offset_min": pl.Int32, "end_offset_min": pl.Int32})]
     for sid, series in _series(readings).items():
         if series.episodes is not None:
-            frames.append(series.episodes.select(pl.lit(sid).alias("subject_id"), pl.all()))
+            offsets = series.offsets if series.offsets is not None else np.zeros(series.times.size, np.int32)
+            episodes = with_utc_offsets(series.episodes, series.times, series.glucose, offsets,
+                                        series.grid.dt0)
+            frames.append(episodes.select(pl.lit(sid).alias("subject_id"), pl.all()))
     return pl.concat(frames)
 
 

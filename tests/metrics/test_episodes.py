@@ -177,3 +177,34 @@ def test_each_episode_has_the_mean_of_its_own_grid_points():
     rows = find_episodes(grid).filter(kind="hypo").select("level", "start_local_ts", "mean_mg_dl")
     assert rows.rows() == [("l1", at(6, 5), 62.0), ("l1", at(6, 35), 52.0), ("l1", at(7, 5), 49.5),
                            ("l2", at(7, 5), 49.5)]  # 66 is one point out of level 2: still inside
+
+
+def test_the_utc_offset_of_an_episode_end_comes_from_the_readings_in_its_condition():
+    from lake.metrics.episodes import with_utc_offsets
+
+    # The nearest reading to 02:20 is out of the hypo condition; the one a minute later is in it.
+    times = np.array(["2024-10-27T02:20:00", "2024-10-27T02:21:00"], dtype="datetime64[ns]")
+    at = datetime(2024, 10, 27, 2, 20)
+    episodes = pl.DataFrame({"kind": ["hypo"], "level": ["l1"], "start_local_ts": [at], "end_local_ts": [at]})
+    out = with_utc_offsets(episodes, times, np.array([120.0, 60.0]), np.array([120, 60]), 5)
+    assert out.select("start_offset_min", "end_offset_min").row(0) == (60, 60)
+
+
+def test_a_low_in_the_repeated_hour_when_clocks_go_back_gets_the_second_passes_offset():
+    from lake.metrics.subject import episodes_by_subject
+
+    # Berlin, 2024-10-27: 03:00 CEST becomes 02:00 CET at 01:00 UTC, so local 02:00-02:59 happens
+    # twice. Readings every 5 minutes (UTC), the first pass 30 s later in the minute than the
+    # second; glucose 60 from 01:20 to 01:50 UTC (local 02:20-02:50 CET, the second pass), else 120.
+    five_minutes = np.timedelta64(5, "m")
+    utc = np.arange(np.datetime64("2024-10-26T22:00"), np.datetime64("2024-10-27T04:00"), five_minutes)
+    first_pass = utc < np.datetime64("2024-10-27T01:00")
+    utc = utc + np.where(first_pass, np.timedelta64(30, "s"), np.timedelta64(0, "s"))
+    offset = np.where(first_pass, 120, 60)
+    low = (utc >= np.datetime64("2024-10-27T01:20")) & (utc <= np.datetime64("2024-10-27T01:50"))
+    local = (utc + offset.astype("timedelta64[m]")).astype("datetime64[us]")
+    frame = pl.DataFrame({"subject_id": "s", "local_ts": local,
+                          "glucose_mg_dl": np.where(low, 60.0, 120.0), "utc_offset_min": offset})
+    (episode,) = episodes_by_subject(frame).filter(kind="hypo", level="l1").iter_rows(named=True)
+    assert episode["start_local_ts"] == datetime(2024, 10, 27, 2, 20)
+    assert (episode["start_offset_min"], episode["end_offset_min"]) == (60, 60)  # 01:20 UTC, not 00:20

@@ -155,22 +155,20 @@ def test_daily_treatments_sum_boluses_and_carbs_per_day_including_days_with_only
         (date(2024, 3, 1), 5.5, 45.0, 2, 1), (date(2024, 3, 2), 2.0, 0.0, 1, 0), (date(2024, 3, 3), 0.0, 20.0, 0, 1)]
 
 
-def test_episode_times_are_converted_to_utc_with_the_offset_of_their_local_hour(duck):
+def test_episode_times_are_converted_to_utc_with_the_offset_at_each_end(duck):
     from datetime import datetime
 
     from lake.transforms.gold.glucose_episodes import glucose_episodes
 
+    # Berlin: the hypo starts at 01:30 (UTC+1) and ends at 03:00, after the change to UTC+2.
     episodes = pa.table({"subject_id": ["a", "a"], "kind": ["hypo", "hyper"], "level": ["l1", "l1"],
                          "start_local_ts": [datetime(2024, 3, 31, 1, 30), datetime(2024, 3, 31, 20, 5)],
-                         "end_local_ts": [datetime(2024, 3, 31, 2, 0), datetime(2024, 3, 31, 21, 0)],
-                         "duration_min": [35.0, 60.0], "mean_mg_dl": [60.0, 200.0]})
-    # Berlin: +60 before the DST change at 02:00 UTC+1, +120 after; no reading in the 20:00 hour.
-    readings = pa.table({"subject_id": ["a", "a", "a"],
-                         "local_ts": [datetime(2024, 3, 31, 1, 25), datetime(2024, 3, 31, 4, 0),
-                                      datetime(2024, 3, 31, 22, 0)],
-                         "local_day": [date(2024, 3, 31)] * 3, "utc_offset_min": [60, 120, 120]})
-    out = duck.to_pyarrow(glucose_episodes(ibis.memtable(episodes), ibis.memtable(readings),
-                                           date(2024, 3, 31), date(2024, 3, 31)).order_by("start_ts")).to_pylist()
+                         "end_local_ts": [datetime(2024, 3, 31, 3, 0), datetime(2024, 3, 31, 21, 0)],
+                         "duration_min": [35.0, 60.0], "mean_mg_dl": [60.0, 200.0],
+                         "start_offset_min": pa.array([60, 120], pa.int32()),
+                         "end_offset_min": pa.array([120, 120], pa.int32())})
+    out = duck.to_pyarrow(glucose_episodes(ibis.memtable(episodes), date(2024, 3, 31), date(2024, 3, 31))
+                          .order_by("start_ts")).to_pylist()
     assert [(r["kind"], r["start_ts"], r["end_ts"]) for r in out] == [
         ("hypo", datetime(2024, 3, 31, 0, 30), datetime(2024, 3, 31, 1, 0)),
         ("hyper", datetime(2024, 3, 31, 18, 5), datetime(2024, 3, 31, 19, 0))]

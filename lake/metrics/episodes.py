@@ -153,21 +153,23 @@ def with_utc_offsets(episodes: pl.DataFrame, times: np.ndarray, glucose: np.ndar
     (minutes) of the subject's readings at each end, so that its UTC time is local - offset.
 
     `times` (local wall-clock, increasing), `glucose` and `offsets` are the cleaned readings the
-    grid was made from. At each end, of the readings within one grid step, the nearest one in the
-    episode's condition gives the offset (without such a reading, the nearest one at all). The
-    condition decides where the local time alone cannot: in the hour repeated when clocks go back,
-    the readings of both passes interleave on the local grid, and a night-time low in the second
-    pass is one hour later in UTC than the same local time in the first.
+    grid was made from. At each end, the readings within one grid step that are in the episode's
+    condition give the offset (without such a reading, those within a step at all; without any,
+    the nearest one). They differ only in the hour repeated when clocks go back, where the
+    readings of both passes interleave on the local grid: a night-time low in the second pass is
+    one hour later in UTC than the same local time in the first, and its readings say which pass
+    it is. Where both passes are in the condition, the episode is taken to span them: the start
+    takes the first pass's offset and the end the second's, and an end is never before its start.
     """
     if episodes.height == 0:
         return episodes.with_columns(pl.lit(None, pl.Int32).alias("start_offset_min"),
                                      pl.lit(None, pl.Int32).alias("end_offset_min"))
     times = np.asarray(times).astype("datetime64[us]").astype(np.int64)  # µs, to do arithmetic on
+    offsets = np.asarray(offsets, dtype=np.int64)
     threshold = np.array([THRESHOLDS[k, lv] for k, lv in episodes.select("kind", "level").iter_rows()])
     is_hypo = (episodes["kind"] == "hypo").to_numpy()
 
-    def offsets_at(column: str) -> np.ndarray:
-        local = episodes[column].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    def offsets_at(local: np.ndarray, first_pass: bool) -> np.ndarray:
         step = dt0 * 60_000_000
         lo, hi = np.searchsorted(times, local - step, "left"), np.searchsorted(times, local + step, "right")
         # The readings within a step of each end, as a (episodes x widest window) matrix.
@@ -175,16 +177,24 @@ def with_utc_offsets(episodes: pl.DataFrame, times: np.ndarray, glucose: np.ndar
         index = lo[:, None] + np.arange(width)[None, :]
         inside = index < hi[:, None]
         index = np.minimum(index, times.size - 1)
-        distance = np.abs(times[index] - local[:, None]).astype(np.float64)
         values = glucose[index]
         meets = inside & np.where(is_hypo[:, None], values < threshold[:, None], values > threshold[:, None])
         preferred = np.where(meets.any(axis=1)[:, None], meets, inside)
-        chosen = index[np.arange(local.size), np.argmin(np.where(preferred, distance, np.inf), axis=1)]
+        # The first pass has the larger offset (clocks went back): the start takes it, the end the smaller.
+        chosen = (np.where(preferred, offsets[index], np.iinfo(np.int64).min).max(axis=1) if first_pass
+                  else np.where(preferred, offsets[index], np.iinfo(np.int64).max).min(axis=1))
         # No reading within a step: the nearest one either side.
         after = np.minimum(np.searchsorted(times, local), times.size - 1)
         before = np.maximum(after - 1, 0)
         nearest = np.where(np.abs(times[before] - local) <= np.abs(times[after] - local), before, after)
-        return offsets[np.where(inside.any(axis=1), chosen, nearest)].astype(np.int32)
+        return np.where(inside.any(axis=1), chosen, offsets[nearest])
 
-    return episodes.with_columns(start_offset_min=pl.Series(offsets_at("start_local_ts"), dtype=pl.Int32),
-                                 end_offset_min=pl.Series(offsets_at("end_local_ts"), dtype=pl.Int32))
+    start = episodes["start_local_ts"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    end = episodes["end_local_ts"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    start_offset, end_offset = offsets_at(start, first_pass=True), offsets_at(end, first_pass=False)
+    # Readings of the two passes can interleave so that each end alone reads differently; an end
+    # before its start in UTC then keeps the start's offset.
+    minute = 60_000_000
+    end_offset = np.where(end - end_offset * minute < start - start_offset * minute, start_offset, end_offset)
+    return episodes.with_columns(start_offset_min=pl.Series(start_offset, dtype=pl.Int32),
+                                 end_offset_min=pl.Series(end_offset, dtype=pl.Int32))

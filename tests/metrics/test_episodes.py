@@ -1,6 +1,6 @@
 """lake.metrics.episodes: iglu's episode rules, by hand and against iglu_python."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -190,21 +190,51 @@ def test_the_utc_offset_of_an_episode_end_comes_from_the_readings_in_its_conditi
     assert out.select("start_offset_min", "end_offset_min").row(0) == (60, 60)
 
 
-def test_a_low_in_the_repeated_hour_when_clocks_go_back_gets_the_second_passes_offset():
-    from lake.metrics.subject import episodes_by_subject
-
-    # Berlin, 2024-10-27: 03:00 CEST becomes 02:00 CET at 01:00 UTC, so local 02:00-02:59 happens
-    # twice. Readings every 5 minutes (UTC), the first pass 30 s later in the minute than the
-    # second; glucose 60 from 01:20 to 01:50 UTC (local 02:20-02:50 CET, the second pass), else 120.
+def berlin_autumn_night(low_from: str, low_until: str) -> pl.DataFrame:
+    """Berlin, 2024-10-27: 03:00 CEST becomes 02:00 CET at 01:00 UTC, so local 02:00-02:59 happens
+    twice. Readings every 5 minutes (UTC), the first pass 30 s later in the minute than the
+    second; glucose 60 from `low_from` to `low_until` (UTC, inclusive), else 120."""
     five_minutes = np.timedelta64(5, "m")
     utc = np.arange(np.datetime64("2024-10-26T22:00"), np.datetime64("2024-10-27T04:00"), five_minutes)
     first_pass = utc < np.datetime64("2024-10-27T01:00")
+    low = (utc >= np.datetime64(low_from)) & (utc <= np.datetime64(low_until))
     utc = utc + np.where(first_pass, np.timedelta64(30, "s"), np.timedelta64(0, "s"))
     offset = np.where(first_pass, 120, 60)
-    low = (utc >= np.datetime64("2024-10-27T01:20")) & (utc <= np.datetime64("2024-10-27T01:50"))
     local = (utc + offset.astype("timedelta64[m]")).astype("datetime64[us]")
-    frame = pl.DataFrame({"subject_id": "s", "local_ts": local,
-                          "glucose_mg_dl": np.where(low, 60.0, 120.0), "utc_offset_min": offset})
+    return pl.DataFrame({"subject_id": "s", "local_ts": local, "glucose_mg_dl": np.where(low, 60.0, 120.0),
+                         "utc_offset_min": offset})
+
+
+def test_a_low_across_both_passes_of_the_repeated_hour_starts_in_the_first_and_ends_in_the_second():
+    from lake.metrics.subject import episodes_by_subject
+
+    # Low from 00:00 to 01:55 UTC: local 02:00 CEST .. 02:55 CET, both passes low at each end.
+    frame = berlin_autumn_night("2024-10-27T00:00", "2024-10-27T01:55")
+    (episode,) = episodes_by_subject(frame).filter(kind="hypo", level="l1").iter_rows(named=True)
+    assert (episode["start_local_ts"], episode["end_local_ts"]) == (datetime(2024, 10, 27, 2, 0),
+                                                                    datetime(2024, 10, 27, 2, 55))
+    assert (episode["start_offset_min"], episode["end_offset_min"]) == (120, 60)  # 00:00 to 01:55 UTC
+
+
+def test_a_low_in_the_repeated_hour_when_clocks_go_back_gets_the_second_passes_offset():
+    from lake.metrics.subject import episodes_by_subject
+
+    # Low from 01:20 to 01:50 UTC: local 02:20-02:50 CET, the second pass only.
+    frame = berlin_autumn_night("2024-10-27T01:20", "2024-10-27T01:50")
     (episode,) = episodes_by_subject(frame).filter(kind="hypo", level="l1").iter_rows(named=True)
     assert episode["start_local_ts"] == datetime(2024, 10, 27, 2, 20)
     assert (episode["start_offset_min"], episode["end_offset_min"]) == (60, 60)  # 01:20 UTC, not 00:20
+
+
+def test_an_episode_whose_ends_read_as_different_passes_never_ends_before_it_starts():
+    from lake.metrics.episodes import with_utc_offsets
+
+    # Local 02:20 reads as the second pass (UTC+1, 01:20 UTC), local 02:55 as the first (UTC+2,
+    # 00:55 UTC): the readings of the repeated hour interleaved. The end keeps the start's offset.
+    times = np.array(["2024-10-27T02:20:00", "2024-10-27T02:55:00", "2024-10-27T02:55:30"],
+                     dtype="datetime64[ns]")
+    start, end = datetime(2024, 10, 27, 2, 20), datetime(2024, 10, 27, 2, 55)
+    episodes = pl.DataFrame({"kind": ["hypo"], "level": ["l1"], "start_local_ts": [start],
+                             "end_local_ts": [end]})
+    out = with_utc_offsets(episodes, times, np.array([60.0, 60.0, 120.0]), np.array([60, 120, 60]), 5)
+    assert out.select("start_offset_min", "end_offset_min").row(0) == (60, 60)  # 01:20 to 01:55 UTC

@@ -54,6 +54,7 @@ class BuildBronzeTreatments(BronzeTask):
 
 class BuildBronzeDevicestatus(BronzeTask):
     table = "bronze.devicestatus"
+    version = "3"  # 3: COB from openaps.enacted when openaps.suggested has none
 
     def build(self, stale):
         return devicestatus(self.raw("devicestatus", stale), self.batches())

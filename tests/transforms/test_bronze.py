@@ -178,5 +178,26 @@ def test_two_copies_of_a_document_in_one_batch_keep_the_same_winner_whatever_the
     # or batch tells them apart, so the choice must not depend on the order the rows come in.
     a = {"_id": "dup", "type": "sgv", "sgv": 100, "date": ms("2024-03-01T10:00:00")}
     b = dict(a, sgv=101)
-    winners = {rows(duck, entries(raw_table(docs), batches("b1")), "sgv_mg_dl")[0] for docs in ([a, b], [b, a])}
+    winners = {rows(duck, entries(raw_table(docs), batches("b1")), "sgv_mg_dl")[0]
+               for docs in ([a, b], [b, a])}
     assert len(winners) == 1
+
+
+def test_devicestatus_reads_the_essentials_whichever_uploader_wrote_them(duck):
+    from lake.transforms.bronze.devicestatus import devicestatus
+
+    at = "2024-03-01T12:00:00Z"
+    raw = raw_table([
+        {"_id": "loop", "created_at": at, "device": "loop://iPhone", "uploader": {"battery": 80},
+         "pump": {"reservoir": 120.5, "battery": {"percent": 75}},
+         "loop": {"iob": {"iob": 1.25}, "cob": {"cob": 18}}},
+        {"_id": "openaps", "created_at": at, "device": "openaps://rig", "uploaderBattery": 55,
+         "openaps": {"iob": {"iob": 0.5}, "suggested": {"COB": 12}, "enacted": {"COB": 11}}},
+        {"_id": "aaps", "created_at": at, "device": "openaps://AAPS",
+         "openaps": {"iob": [{"iob": 2.0}, {"iob": 1.9}], "enacted": {"COB": 30}}},
+        {"_id": "pump", "created_at": at, "device": "medtronic", "pump": {"iob": {"iob": 3.5}}},
+    ])
+    got = sorted(rows(duck, devicestatus(raw, batches("b1")), "doc_id", "uploader_battery_pct",
+                      "pump_reservoir_u", "pump_battery_pct", "iob_u", "cob_g"))
+    assert got == [("aaps", None, None, None, 2.0, 30.0), ("loop", 80.0, 120.5, 75.0, 1.25, 18.0),
+                   ("openaps", 55.0, None, None, 0.5, 12.0), ("pump", None, None, None, 3.5, None)]

@@ -73,7 +73,8 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
     # and dateString on every row, though nearly every document has a plausible `date`.
     # A text time before 2000 (a reset clock: "1970-01-01...") gives way to the next one in the
     # order, and is kept only when nothing later in it is plausible (then quarantined for it).
-    t = t.mutate(_sys_any=ibis.ifelse(t._scale.isnull(), utc_from_text(f.text("sysTime")), ibis.null("timestamp")))
+    t = t.mutate(_sys_any=ibis.ifelse(t._scale.isnull(), utc_from_text(f.text("sysTime")),
+                                      ibis.null("timestamp")))
     t = t.mutate(_sys_ts=_plausible(t._sys_any))
     t = t.mutate(_string_any=ibis.ifelse(t._scale.isnull() & t._sys_ts.isnull(),
                                          utc_from_text(f.text("dateString")), ibis.null("timestamp")))
@@ -87,7 +88,8 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
         noise=f.number("noise").cast("int32"),
         device=f.text("device"),
         utc_offset_min=f.number("utcOffset").cast("int32"),
-        reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts, t._sys_any, t._string_any),
+        reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts,
+                                 t._sys_any, t._string_any),
         ts_source=ibis.cases(
             (t._scale == "ms", "date"), (t._scale == "s", "date_seconds"),
             (t._sys_ts.notnull(), "sysTime"), (t._string_ts.notnull(), "dateString"),
@@ -106,7 +108,8 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
     """Treatments; `created_at` (ISO) is the time, else a numeric `timestamp`/`date` (xDrip)."""
     t, f = with_fields(_documents(raw_treatments, batches), [
         "created_at", "timestamp", "date", "eventType", "utcOffset", "insulin", "carbs", "protein", "fat",
-        "duration", "durationInMilliseconds", "absolute", "percent", "glucose", "units", "enteredBy", "notes"])
+        "duration", "durationInMilliseconds", "absolute", "percent", "glucose", "units", "enteredBy",
+        "notes"])
     doc = t.document
     # The fallbacks are read only where created_at gives no plausible time (a CASE, see
     # typed_entries): inline, DuckDB worked out both epoch scales on every row. A created_at
@@ -145,7 +148,7 @@ def typed_devicestatus(raw_devicestatus: ir.Table, batches: ir.Table, keep_rejec
     t, f = with_fields(_documents(raw_devicestatus, batches), [
         "created_at", "device", "utcOffset", "uploader.battery", "uploaderBattery", "pump.reservoir",
         "pump.battery.percent", "loop.iob.iob", "openaps.iob.iob", "openaps.iob[0].iob", "pump.iob.iob",
-        "loop.cob.cob", "openaps.suggested.COB"])
+        "loop.cob.cob", "openaps.suggested.COB", "openaps.enacted.COB"])
     doc = t.document
     t = t.mutate(
         created_ts=utc_from_text(f.text("created_at")),
@@ -156,7 +159,8 @@ def typed_devicestatus(raw_devicestatus: ir.Table, batches: ir.Table, keep_rejec
         pump_battery_pct=f.number("pump.battery.percent"),
         iob_u=ibis.coalesce(f.number("loop.iob.iob"), f.number("openaps.iob.iob"),
                             f.number("openaps.iob[0].iob"), f.number("pump.iob.iob")),
-        cob_g=ibis.coalesce(f.number("loop.cob.cob"), f.number("openaps.suggested.COB")),
+        cob_g=ibis.coalesce(f.number("loop.cob.cob"), f.number("openaps.suggested.COB"),
+                            f.number("openaps.enacted.COB")),
     )
     t = t.drop(FIELDS_COLUMN)
     return _latest(keep_rejected_text, t.mutate(reject_reason=ibis.cases(

@@ -23,6 +23,26 @@ from lake.config import Settings
 log = logging.getLogger("luigi-interface")
 
 
+class _UsersErrorsWithoutTraceback(logging.Filter):
+    """Luigi logs an error raised while it plans (in complete()) with its whole traceback: about 70
+    lines for a misspelt LAKE_CATALOG, the one line that matters at the bottom. For the errors that
+    are the user's to fix (configuration, a lake that cannot be reached, a reversed period) keep
+    Luigi's first line and the error's own lines: the message says what to do, the stack does not."""
+
+    USERS_ERRORS = ("lake.config.ConfigError: ", "lake.catalog.LakeError: ", "ValueError: --end ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Will not run") and not record.args:
+            lines = record.msg.splitlines()
+            starts = [i for i, line in enumerate(lines) if line.startswith(self.USERS_ERRORS)]
+            if starts:
+                record.msg = "\n".join([lines[0], *lines[starts[-1]:]])
+        return True
+
+
+log.addFilter(_UsersErrorsWithoutTraceback())
+
+
 def check_period(start, end) -> None:
     """A reversed range would otherwise be an empty one: every task "complete", nothing built."""
     if end < start:

@@ -120,6 +120,7 @@ def test_a_failed_build_exits_non_zero(tmp_path):
     assert "Cannot attach the lake catalog postgresql://u:***@127.0.0.1:1/nowhere" in result.stderr
     assert "Connection refused" in result.stderr
     assert "pw@" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_failed_build_exits_non_zero_from_a_folder_without_luigi_cfg(tmp_path):
@@ -129,6 +130,7 @@ def test_a_failed_build_exits_non_zero_from_a_folder_without_luigi_cfg(tmp_path)
                             text=True, timeout=600)
     assert result.returncode == 35, result.stderr[-4000:]  # luigi.cfg's [retcode] scheduling_error
     assert "LAKE_MEMORY_LIMIT must be a size" in result.stderr
+    assert "Traceback" not in result.stderr  # the user's to fix: the message, not Luigi's stack
 
 
 @pytest.mark.parametrize("task", ["BuildGold", "BuildBronze", "BuildSilver", "BuildDailyGlucose", "IngestAll"])

@@ -38,7 +38,7 @@ class BronzeTask(TableTask):
 
 class BuildBronzeEntries(BronzeTask):
     table = "bronze.entries"
-    version = "3"  # 3: a text time before 2000 gives way to the next plausible one
+    version = "3"  # 3: a text time before 2000 gives way to the next plausible one; offset from dateString
 
     def build(self, stale):
         return entries(self.raw("entries", stale), self.batches())
@@ -46,7 +46,7 @@ class BuildBronzeEntries(BronzeTask):
 
 class BuildBronzeTreatments(BronzeTask):
     table = "bronze.treatments"
-    version = "3"  # 3: a created_at before 2000 gives way to timestamp; durationInMilliseconds
+    version = "3"  # 3: a created_at before 2000 gives way to timestamp; durationInMilliseconds; offset
 
     def build(self, stale):
         return treatments(self.raw("treatments", stale), self.batches())

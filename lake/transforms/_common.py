@@ -75,6 +75,19 @@ def utc_from_text(value: ir.StringValue) -> ir.TimestampValue:
     return _at_zone("UTC", value.try_cast(dt.Timestamp(timezone="UTC")))
 
 
+# "...-07:00", "...+0100": the offset an ISO time was written in ("Z" is UTC, not a local offset).
+_OFFSET_SUFFIX = r"([+-])(\d{2}):?(\d{2})$"
+
+
+def offset_from_text(value: ir.StringValue) -> ir.IntegerValue:
+    """The UTC offset (minutes) an ISO time was written in ("2014-07-19T02:44:15.000-07:00": -420);
+    null for "...Z", no offset or no time."""
+    hours = value.re_extract(_OFFSET_SUFFIX, 2).nullif("").try_cast("int32")
+    minutes = value.re_extract(_OFFSET_SUFFIX, 3).nullif("").try_cast("int32")
+    sign = ibis.ifelse(value.re_extract(_OFFSET_SUFFIX, 1) == "-", -1, 1)
+    return (sign * (hours * 60 + minutes)).cast("int32")
+
+
 def epoch_scale(value: ir.FloatingValue) -> ir.StringValue:
     """'ms' or 's' for a plausible epoch value (2000..2100), else null (0, garbage)."""
     return ibis.cases(

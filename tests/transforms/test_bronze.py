@@ -201,3 +201,18 @@ def test_devicestatus_reads_the_essentials_whichever_uploader_wrote_them(duck):
                       "pump_reservoir_u", "pump_battery_pct", "iob_u", "cob_g"))
     assert got == [("aaps", None, None, None, 2.0, 30.0), ("loop", 80.0, 120.5, 75.0, 1.25, 18.0),
                    ("openaps", 55.0, None, None, 0.5, 12.0), ("pump", None, None, None, 3.5, None)]
+
+
+def test_a_document_without_utc_offset_takes_the_one_its_time_was_written_in(duck):
+    # Documents from before Nightscout 0.12 may lack utcOffset but keep their uploader's text time.
+    raw_e = raw_table([
+        {"_id": "old", "type": "sgv", "sgv": 100, "dateString": "2014-07-19T02:44:15.000-07:00"},
+        {"_id": "utc", "type": "sgv", "sgv": 100, "dateString": "2014-07-19T09:44:15.000Z"},
+        {"_id": "both", "type": "sgv", "sgv": 100, "dateString": "2014-07-19T02:44:15.000-07:00",
+         "utcOffset": 60},
+    ])
+    assert sorted(rows(duck, entries(raw_e, batches("b1")), "doc_id", "reading_ts", "utc_offset_min")) == [
+        ("both", datetime(2014, 7, 19, 9, 44, 15), 60), ("old", datetime(2014, 7, 19, 9, 44, 15), -420),
+        ("utc", datetime(2014, 7, 19, 9, 44, 15), None)]
+    raw_t = raw_table([{"_id": "t", "eventType": "Note", "created_at": "2014-07-19T11:44:15+0200"}])
+    assert rows(duck, treatments(raw_t, batches("b1")), "doc_id", "utc_offset_min") == [("t", 120)]

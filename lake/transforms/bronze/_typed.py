@@ -20,6 +20,7 @@ from lake.transforms._common import (
     is_object,
     json_extract_string,
     latest_per_document,
+    offset_from_text,
     utc_from_epoch,
     utc_from_text,
     with_fields,
@@ -29,6 +30,13 @@ NOT_OBJECT = "not a JSON object"
 # A text timestamp can parse to any year; CGM data before 2000 is a broken clock, not data.
 EARLIEST = datetime(2000, 1, 1)
 BEFORE_2000 = "timestamp before 2000"
+
+
+def _offset(utc_offset: ir.FloatingValue, text_time: ir.StringValue) -> ir.IntegerValue:
+    """`utcOffset` (minutes), else the offset the text time was written in: documents from before
+    Nightscout 0.12 (2019) may have no utcOffset but a dateString/created_at such as
+    "2014-07-19T02:44:15.000-07:00" (nightscout-api.md §5.1, §6.3). Read only where utcOffset is missing."""
+    return ibis.ifelse(utc_offset.isnull(), offset_from_text(text_time), utc_offset.cast("int32"))
 
 
 def _plausible(ts: ir.TimestampValue) -> ir.TimestampValue:
@@ -87,7 +95,7 @@ def typed_entries(raw_entries: ir.Table, batches: ir.Table, keep_rejected_text: 
         trend=f.number("trend").cast("int32"),
         noise=f.number("noise").cast("int32"),
         device=f.text("device"),
-        utc_offset_min=f.number("utcOffset").cast("int32"),
+        utc_offset_min=_offset(f.number("utcOffset"), f.text("dateString")),
         reading_ts=ibis.coalesce(utc_from_epoch(t.date_ms), t._sys_ts, t._string_ts,
                                  t._sys_any, t._string_any),
         ts_source=ibis.cases(
@@ -121,7 +129,7 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
     t = t.mutate(
         event_type=f.text("eventType"),
         created_ts=ibis.ifelse(t._created_at_ts.isnull(), fallback, t._created_at_ts),
-        utc_offset_min=f.number("utcOffset").cast("int32"),
+        utc_offset_min=_offset(f.number("utcOffset"), f.text("created_at")),
         insulin_units=f.number("insulin"),
         carbs_g=f.number("carbs"),
         protein_g=f.number("protein"),

@@ -60,8 +60,9 @@ log = logging.getLogger(__name__)
 RESOURCES = (*WINDOWED, "profile")
 # Rows of a batch that has not committed this long after it started fetching are a killed run's:
 # a running batch lands its rows only after fetching everything, which over a slow site can take
-# hours for a long backfill. Until then they are invisible to readers, and only cost disk.
-ABANDONED_AFTER = timedelta(hours=48)
+# hours, even days, for a long backfill. Until then they are invisible to readers, and only cost
+# disk; the next commit of their days, or maintenance (delete_abandoned), deletes them.
+ABANDONED_AFTER = timedelta(days=7)
 RAW_SCHEMA = pa.schema([
     ("subject_id", pa.string()),
     ("window_day", pa.date32()),
@@ -279,6 +280,30 @@ def ingest(settings: Settings, lake, sources: Sequence[DocumentSource], days: Se
     log.info("raw batch %s: %s, %d days, %d entries in %.1fs", batch.batch_id, ", ".join(batch.subjects),
              len(batch.days), batch.total("entries"), time.monotonic() - started)
     return batch
+
+
+def delete_abandoned(lake, now: datetime | None = None) -> int:
+    """Delete the raw rows of batches that never committed and began more than ABANDONED_AFTER
+    before `now` (default: now): a killed run's. The run after it lands the same days but leaves
+    them, as they could be another run's still landing; past days are not fetched again, so
+    without this they would stay. One transaction; returns the number of rows deleted."""
+    cutoff = (now or datetime.now(UTC)) - ABANDONED_AFTER
+    uncommitted = f"batch_id NOT IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})"
+
+    def work(con) -> int:
+        deleted = 0
+        for resource in RESOURCES:
+            if not catalog.table_exists(lake, f"raw.{resource}"):
+                continue
+            table = catalog.qualified(f"raw.{resource}")
+            (n,) = con.execute(f"SELECT count(*) FROM {table} WHERE fetched_at < ? AND {uncommitted}",
+                               [cutoff]).fetchone()
+            if n:
+                con.execute(f"DELETE FROM {table} WHERE fetched_at < ? AND {uncommitted}", [cutoff])
+                deleted += n
+        return deleted
+
+    return catalog.in_transaction(lake, work, what="deleting abandoned raw rows")
 
 
 def days_to_fetch(lake, subjects: Sequence[str], first: date, last: date, *,

@@ -2,8 +2,10 @@
 
 Every write to the lake adds a snapshot, and small writes (a marker, one day of one subject) add
 small Parquet files, delete files, or rows inlined in the catalog. Left alone, the catalog and the
-data path only grow and reads slow down. `maintain(lake)` runs DuckLake's own maintenance
-functions, in this order:
+data path only grow and reads slow down. `maintain(lake)` first deletes the raw rows of ingestion
+runs killed before their commit, more than a week ago (`lake.ingest.delete_abandoned`: invisible
+to readers, but past days are never fetched again, so nothing else would), then runs DuckLake's
+own maintenance functions, in this order:
 
 1. `ducklake_flush_inlined_data`: rows DuckLake kept inside the catalog database (small inserts
    and deletes) are written out to Parquet, so the catalog stays small.
@@ -78,7 +80,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 from ibis.backends.duckdb import Backend
 
-from lake import catalog
+from lake import catalog, ingest
 from lake.config import ConfigError, Settings
 
 DEFAULT_RETENTION = timedelta(days=7)
@@ -100,9 +102,11 @@ class MaintenanceResult:
     snapshots_expired: list[int] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)  # files no live snapshot references
     orphans_deleted: list[str] = field(default_factory=list)  # files the catalog never listed
+    abandoned_raw_rows: int = 0  # raw rows of killed ingestion runs (lake.ingest.delete_abandoned)
 
     def summary(self) -> str:
-        return (f"flushed {self.inlined_rows_flushed} inlined rows; rewrote {self.files_rewritten} files "
+        return (f"deleted {self.abandoned_raw_rows} raw rows of killed ingestion runs; "
+                f"flushed {self.inlined_rows_flushed} inlined rows; rewrote {self.files_rewritten} files "
                 f"with deleted rows and merged {self.files_merged} small files into {self.files_created}; "
                 f"expired {len(self.snapshots_expired)} snapshots older than {_days(self.retention)} "
                 f"({self.snapshots_before} -> {self.snapshots_after} snapshots); deleted "
@@ -194,6 +198,7 @@ def maintain(backend: Backend, *, retention: timedelta = DEFAULT_RETENTION,
         raise ValueError("retention and file_grace must not be negative")
     now = _utc(now or datetime.now(UTC))
     before = catalog.snapshot_count(backend)
+    abandoned = ingest.delete_abandoned(backend, now)  # first: the rewrite below then drops their files
     flushed = flush_inlined_data(backend)
     rewritten, rewritten_into = rewrite_data_files(backend, delete_threshold)
     merged, merged_into = merge_adjacent_files(backend)
@@ -204,7 +209,7 @@ def maintain(backend: Backend, *, retention: timedelta = DEFAULT_RETENTION,
                              snapshots_after=catalog.snapshot_count(backend), inlined_rows_flushed=flushed,
                              files_rewritten=rewritten, files_merged=merged,
                              files_created=rewritten_into + merged_into, snapshots_expired=expired,
-                             files_deleted=deleted, orphans_deleted=orphans)
+                             files_deleted=deleted, orphans_deleted=orphans, abandoned_raw_rows=abandoned)
 
 
 def run(settings: Settings | None = None, *, retention_days: float = DEFAULT_RETENTION.days,

@@ -305,11 +305,12 @@ def test_maintain_lake_task_runs_once_per_day_and_records_what_it_did(lake, lake
 
     first = run_maintain_lake(lake_env, "--day", "2024-03-05")
     assert first.returncode == 0, first.stderr[-4000:]
-    assert "MaintainLake: flushed" in first.stderr, first.stderr[-4000:]
+    assert "MaintainLake: deleted 0 raw rows of killed ingestion runs; flushed" in first.stderr, \
+        first.stderr[-4000:]
     assert "merged 5 small files into 1" in first.stderr
     second = run_maintain_lake(lake_env, "--day", "2024-03-05")
     assert second.returncode == 0, second.stderr[-4000:]
-    assert "MaintainLake: flushed" not in second.stderr  # complete: nothing ran
+    assert "MaintainLake: deleted" not in second.stderr  # complete: nothing ran
 
     reader = catalog.connect(Settings.from_env(lake_env), read_only=True)
     markers = catalog.query(reader, "SELECT task_id, inputs FROM lake.meta.task_markers "

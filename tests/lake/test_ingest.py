@@ -158,7 +158,8 @@ def test_rows_of_a_run_killed_long_ago_go_when_its_days_are_landed_again(lake_en
     settings = Settings.from_env(lake_env)
     lake = catalog.connect(settings)
     ana = [s for s in simulated_sources() if s.subject == "demo-ana"]
-    killed = ingest.Batch(["demo-ana"], DAYS, fetched_at=datetime.now(UTC) - ingest.ABANDONED_AFTER - timedelta(1))
+    long_ago = datetime.now(UTC) - ingest.ABANDONED_AFTER - timedelta(1)
+    killed = ingest.Batch(["demo-ana"], DAYS, fetched_at=long_ago)
     recent = ingest.Batch(["demo-ana"], DAYS)
     for batch in (killed, recent):  # neither commits: killed before its commit
         ingest.land(settings, batch, ingest.read_days(batch, ana))
@@ -185,3 +186,22 @@ def test_a_catalog_password_with_url_characters_never_shows_in_a_failed_load(tmp
     assert "127.0.0.1" in message  # the error still says where it failed
     for form in (password, quote(password, safe=""), quote(password), "Hunter2"):
         assert form not in message, message
+
+
+def test_maintenance_deletes_the_rows_of_runs_killed_more_than_a_week_ago_and_nothing_else(lake_env):
+    from lake.maintenance import maintain
+    from lake.sources.simulated import simulated_sources
+
+    settings = Settings.from_env(lake_env)
+    lake = catalog.connect(settings)
+    ana = [s for s in simulated_sources() if s.subject == "demo-ana"]
+    committed = ingest.ingest(settings, lake, ana, DAYS)
+    long_ago = datetime.now(UTC) - ingest.ABANDONED_AFTER - timedelta(1)
+    killed = ingest.Batch(["demo-ana"], DAYS, fetched_at=long_ago)
+    landing = ingest.Batch(["demo-ana"], DAYS)  # another run, still landing
+    for batch in (killed, landing):
+        ingest.land(settings, batch, ingest.read_days(batch, ana))
+    result = maintain(lake)
+    left = dict(lake.con.execute("SELECT batch_id, count(*) FROM lake.raw.entries GROUP BY 1").fetchall())
+    assert set(left) == {committed.batch_id, landing.batch_id}
+    assert result.abandoned_raw_rows > 0 and "raw rows of killed ingestion runs" in result.summary()

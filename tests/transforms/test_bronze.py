@@ -159,9 +159,11 @@ def test_a_text_time_before_2000_gives_way_to_the_next_plausible_one(duck):
     assert rows(duck, entries(raw_e, batches("b1")), "doc_id", "reading_ts", "ts_source") == [
         ("e", datetime(2024, 3, 1, 10, 0), "dateString")]
     raw_t = raw_table([{"_id": "t", "eventType": "Meal Bolus", "created_at": "1970-01-01T00:00:00.000Z",
-                        "timestamp": ms("2024-03-01T10:00:00"), "insulin": 2}])
-    assert rows(duck, treatments(raw_t, batches("b1")), "doc_id", "created_ts") == [
-        ("t", datetime(2024, 3, 1, 10, 0))]
+                        "timestamp": ms("2024-03-01T10:00:00"), "insulin": 2},
+                       {"_id": "u", "eventType": "Meal Bolus", "timestamp": "1970-01-01T00:00:00Z",
+                        "date": ms("2024-03-01T11:00:00"), "insulin": 2}])
+    assert sorted(rows(duck, treatments(raw_t, batches("b1")), "doc_id", "created_ts")) == [
+        ("t", datetime(2024, 3, 1, 10, 0)), ("u", datetime(2024, 3, 1, 11, 0))]
 
 
 def test_treatments_take_the_duration_from_milliseconds_when_only_those_are_sent(duck):

@@ -124,8 +124,11 @@ def typed_treatments(raw_treatments: ir.Table, batches: ir.Table, keep_rejected_
     # before 2000 is kept only when no fallback has a time (then quarantined for it).
     t = t.mutate(_created_at_any=utc_from_text(f.text("created_at")))
     t = t.mutate(_created_at_ts=_plausible(t._created_at_any))
-    fallback = ibis.coalesce(utc_from_epoch(f.number("timestamp")), utc_from_text(f.text("timestamp")),
-                             utc_from_epoch(f.number("date")), t._created_at_any)
+    # Epoch values are plausible or null already (utc_from_epoch); a text timestamp before 2000
+    # waits behind `date`, as created_at does.
+    text_timestamp = utc_from_text(f.text("timestamp"))
+    fallback = ibis.coalesce(utc_from_epoch(f.number("timestamp")), _plausible(text_timestamp),
+                             utc_from_epoch(f.number("date")), t._created_at_any, text_timestamp)
     t = t.mutate(
         event_type=f.text("eventType"),
         created_ts=ibis.ifelse(t._created_at_ts.isnull(), fallback, t._created_at_ts),

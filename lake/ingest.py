@@ -271,7 +271,10 @@ def ingest(settings: Settings, lake, sources: Sequence[DocumentSource], days: Se
     for source in sources:
         source.verify()  # a wrong credential fails here, before anything is written
     batch = Batch([s.subject for s in sources], sorted(set(days)))
-    if not batch.days:
+    if not batch.days:  # another process fetched them meanwhile: the run is done, and says so
+        if marker is not None:
+            catalog.in_transaction(lake, lambda con: catalog.write_marker(con, marker),
+                                   what="writing an ingestion marker")
         return batch
     started = time.monotonic()
     with catalog.lent_to_dlt(lake, settings):

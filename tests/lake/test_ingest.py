@@ -205,3 +205,14 @@ def test_maintenance_deletes_the_rows_of_runs_killed_more_than_a_week_ago_and_no
     left = dict(lake.con.execute("SELECT batch_id, count(*) FROM lake.raw.entries GROUP BY 1").fetchall())
     assert set(left) == {committed.batch_id, landing.batch_id}
     assert result.abandoned_raw_rows > 0 and "raw rows of killed ingestion runs" in result.summary()
+
+
+def test_a_run_with_nothing_left_to_fetch_still_leaves_its_marker_and_run_log_row(lake_env):
+    settings = Settings.from_env(lake_env)
+    lake = catalog.connect(settings)
+    marker = catalog.Marker("IngestNightscout_x", "IngestNightscout", "{}", "{}")
+    batch = ingest.ingest(settings, lake, [], [], marker=marker)
+    assert batch.days == []
+    assert catalog.marker_exists(lake, "IngestNightscout_x")
+    assert lake.con.execute("SELECT status FROM lake.meta.run_log WHERE task_id = 'IngestNightscout_x'"
+                            ).fetchall() == [("done",)]

@@ -146,10 +146,10 @@ def _log_failure(task: LakeTask, exception: BaseException) -> None:
     """A failed run's row in meta.run_log, in a transaction of its own (the run's was rolled back).
     Best effort: when the lake itself is what failed, the log says so and the run still fails."""
     try:
+        message = catalog.redact(task.on_failure(exception), settings().catalog)[:2000]
         catalog.in_transaction(task.lake, lambda con: catalog.log_run(
             con, task.task_id, task.task_family, task.parameters_json(), "failed",
-            getattr(task, "_started_at", None), task.on_failure(exception)[:2000]), attempts=3,
-            what="logging a failed run")
+            getattr(task, "_started_at", None), message), attempts=3, what="logging a failed run")
     except Exception as exc:  # never hide the task's own failure behind this one
         # Only the kind of error: when the configuration is what failed, it cannot redact the text.
         log.warning("could not record the failed run of %s in meta.run_log (%s)", task.task_id,

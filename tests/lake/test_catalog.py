@@ -289,3 +289,15 @@ def test_duckdb_file_catalog_works_in_one_process(tmp_path: Path):
     lake.con.close()
     again = catalog.connect(settings, read_only=True)
     assert catalog.table(again, "bronze.single").count().execute() == 3
+
+
+def test_redact_removes_the_password_as_written_url_encoded_and_in_any_url():
+    from lake.config import CatalogSettings, Secret
+
+    cat = CatalogSettings("postgresql", host="h", user="lake", password=Secret("p@ss/w rd"), dbname="db")
+    text = ("attach failed at postgres://lake:p%40ss%2Fw%20rd@h/db; dsn password=p@ss/w rd; "
+            "mirror postgresql://backup:other-secret@10.0.0.2:5432/db (p@ss/w rd)")
+    redacted = catalog.redact(text, cat)
+    for secret in ("p@ss/w rd", "p%40ss%2Fw%20rd", "other-secret", "ss/w"):
+        assert secret not in redacted, redacted
+    assert "postgres://lake:***@h/db" in redacted and "postgresql://backup:***@10.0.0.2:5432/db" in redacted

@@ -14,11 +14,19 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 CatalogKind = Literal["sqlite", "postgresql", "duckdb"]
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    """The period built when none is given (DESIGN's Luigi contract): the 14 days ending yesterday,
+    by this machine's date."""
+    today = today or date.today()
+    return today - timedelta(days=14), today - timedelta(days=1)
 
 
 class ConfigError(ValueError):

@@ -1,10 +1,12 @@
 """lake.report: where the results are, and one line per subject of a built period: the
 consensus's core metrics (time in ranges, mean, GMI, CV) and how much data stands behind them.
 
-`python -m lake report` (the README's main command runs it after BuildGold) shows the period built
-last (the latest run of BuildGlucoseSummary, even one that found it up to date);
-`python -m lake report --start D --end D` shows another built period. Exit code: 0 results shown,
-1 nothing to show yet or the lake cannot be read, 2 bad configuration.
+`python -m lake report` (the README's main command runs it after BuildGold) shows the default
+period (the 14 days ending yesterday, which BuildGold builds when given none) once it is built;
+before that, the period with results that BuildGlucoseSummary built last. (A run that finds its
+period up to date does not run, so it leaves no trace to go by: the default period comes first.)
+`python -m lake report --start D --end D` shows any built period. Exit code: 0 results shown, 1
+nothing to show yet or the lake cannot be read, 2 bad configuration.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date
 import duckdb
 
 from lake import catalog
-from lake.config import ConfigError, Settings
+from lake.config import ConfigError, Settings, default_period
 from lake.transforms.gold.glucose_summary import SUFFICIENT_ACTIVE_PCT, SUFFICIENT_DAYS
 
 BUILD = "run `luigi --module tasks BuildGold --local-scheduler` from the project folder"
@@ -45,7 +47,7 @@ def run(settings: Settings | None = None, out=sys.stdout, err=sys.stderr,
     tables = sorted(t for t in catalog.tables(catalog.raw_connection(lake))
                     if t.partition(".")[0] in ("bronze", "silver", "gold"))
     print(f"tables        {', '.join(tables)}", file=out)
-    chosen = period or _built_last(lake)
+    chosen = period or _period_to_show(lake)
     if chosen is None:
         print("no subject has glucose readings in any period built so far (were --start and --end "
               "days with data?)", file=err)
@@ -89,19 +91,25 @@ COLUMNS = [("TIR", "%", "pct_70_180", 1), ("<70", "%", "pct_below_70", 1), ("<54
 CELL = 7  # characters per column, right-aligned
 
 
-def _built_last(lake) -> tuple[date, date] | None:
-    """The period of the latest BuildGlucoseSummary run (its completion marker); None: none built."""
+def _period_to_show(lake) -> tuple[date, date] | None:
+    """The default period if it has results, else the one with results built last (its latest
+    BuildGlucoseSummary marker; by hand, without markers: the one that ends last). None: no results."""
+    built = catalog.query(lake, f"""
+        SELECT DISTINCT period_start, period_end
+        FROM {catalog.qualified('gold.glucose_summary')}""").to_pylist()
+    periods = {(row["period_start"], row["period_end"]) for row in built}
+    if not periods:
+        return None
+    if default_period() in periods:
+        return default_period()
     markers = catalog.query(lake, f"""
-        SELECT parameters FROM {catalog.qualified('meta.task_markers')} WHERE task_family = 'BuildGlucoseSummary'
-        ORDER BY written_at DESC LIMIT 1""").to_pylist()
-    if markers:
-        parameters = json.loads(markers[0]["parameters"])
-        return date.fromisoformat(parameters["start"]), date.fromisoformat(parameters["end"])
-    # A summary built without markers (by hand, from a notebook): the period that ends last.
-    latest = catalog.raw_connection(lake).execute(f"""
-        SELECT period_start, period_end FROM {catalog.qualified('gold.glucose_summary')}
-        ORDER BY period_end DESC, period_start DESC LIMIT 1""").fetchall()
-    return latest[0] if latest else None
+        SELECT parameters FROM {catalog.qualified('meta.task_markers')}
+        WHERE task_family = 'BuildGlucoseSummary' ORDER BY written_at DESC""")
+    for parameters in map(json.loads, markers.column("parameters").to_pylist()):
+        marked = date.fromisoformat(parameters["start"]), date.fromisoformat(parameters["end"])
+        if marked in periods:
+            return marked
+    return max(periods, key=lambda p: (p[1], p[0]))
 
 
 def _days(row: dict, period_days: int) -> str:

@@ -21,16 +21,17 @@ import pyarrow as pa
 
 from lake import catalog, checks, lineage
 from lake.sources import sources_for
+from lake.config import default_period
 from tasks.base import LakeTask, check_period, settings
 from tasks.ingest import IngestAll
 
 
 def default_start() -> date:
-    return date.today() - timedelta(days=14)
+    return default_period()[0]
 
 
 def default_end() -> date:
-    return date.today() - timedelta(days=1)
+    return default_period()[1]
 
 
 class Period(luigi.Config):

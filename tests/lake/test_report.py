@@ -4,7 +4,7 @@ when there is nothing to show or the configuration is wrong."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import pyarrow as pa
@@ -68,8 +68,35 @@ def test_the_period_built_last_is_shown_not_the_one_that_ends_last_and_any_other
     assert "period        2024-03-20 .. 2024-04-02 (local days: 14)" in asked.getvalue()
     assert " 60.0 " in asked.getvalue()
     code, out, err = io.StringIO(), io.StringIO(), io.StringIO()
-    assert report.run(Settings.from_env(lake_env), out=out, err=err, period=(date(2024, 5, 1), date(2024, 5, 2))) == 1
+    empty = (date(2024, 5, 1), date(2024, 5, 2))
+    assert report.run(Settings.from_env(lake_env), out=out, err=err, period=empty) == 1
     assert err.getvalue().startswith("no subject has glucose readings in the period 2024-05-01 .. 2024-05-02")
+
+
+def test_the_default_period_comes_first_and_a_built_period_without_results_is_passed_over(lake_env):
+    from lake.config import default_period
+
+    lake = catalog.connect(Settings.from_env(lake_env))
+    default, custom = default_period(), (date(2024, 3, 1), date(2024, 3, 14))
+    rows = [("ana", *default, 60.0, 4.0, 1.0, 26.0, 5.0, 150.0, 6.9, 35.0, 97.0, 97.0, 14, True),
+            ("ana", *custom, 80.0, 3.0, 0.5, 25.75, 4.0, 149.6, 6.88, 34.0, 98.0, 96.4, 14, True)]
+    catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(
+        pa.table(list(zip(*rows, strict=True)), schema=SUMMARY)))
+    future = (default[1] + timedelta(10), default[1] + timedelta(20))  # built last, no readings in it
+
+    def mark(start, end):
+        catalog.in_transaction(lake, lambda con: catalog.write_marker(con, catalog.Marker(
+            f"BuildGlucoseSummary_{start}", "BuildGlucoseSummary",
+            f'{{"end": "{end}", "start": "{start}"}}')))
+
+    for period in (default, custom, future):  # a re-run of the default period finds it up to date: no marker
+        mark(*period)
+    code, out, err = run(lake_env)
+    assert code == 0 and f"period        {default[0]} .. {default[1]}" in out  # not the later custom one
+    catalog.publish_table(lake, "gold.glucose_summary", ibis.memtable(
+        pa.table(list(zip(*rows[1:], strict=True)), schema=SUMMARY)))  # the default period not built
+    code, out, err = run(lake_env)
+    assert code == 0 and "period        2024-03-01 .. 2024-03-14" in out  # not the empty future one
 
 
 def test_before_any_build_it_says_to_run_buildgold_and_creates_nothing(tmp_path):

@@ -12,9 +12,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lake", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("doctor", help="check that the configured lake is reachable and writable")
-    report = commands.add_parser("report", help="where the results are, and one line per subject of the default "
-                                 "period once built, else of the period built last (or of --start .. --end)")
-    report.add_argument("--start", type=date.fromisoformat, help="first local day of a built period (YYYY-MM-DD)")
+    report = commands.add_parser("report", help="where the results are, and one line per subject of the "
+                                 "default period once built, else of the period built last (or of --start .. "
+                                 "--end)")
+    report.add_argument("--start", type=date.fromisoformat,
+                        help="first local day of a built period (YYYY-MM-DD)")
     report.add_argument("--end", type=date.fromisoformat, help="its last local day (YYYY-MM-DD)")
     maintain = commands.add_parser("maintain", help="DuckLake upkeep: merge small files, expire old snapshots, "
                                    "delete unused files (on SQLite: only while no build runs)")

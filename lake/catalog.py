@@ -98,6 +98,10 @@ META_TABLES = {
     "run_log": """task_id VARCHAR NOT NULL, task_family VARCHAR NOT NULL, parameters VARCHAR,
         status VARCHAR NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ NOT NULL, message VARCHAR,
         host VARCHAR, pid INTEGER""",
+    # ONE row, replaced by every raw commit (lake.ingest.commit): the exception to append-only, on
+    # purpose. Two commits at once both delete it, so DuckLake lets one through and the other runs
+    # again from the top, now seeing the first's batch as committed: raw commits take turns.
+    "raw_commit_token": """batch_id VARCHAR, committed_at TIMESTAMPTZ NOT NULL""",
     # Results of the Polars checks (lake.checks), passing or not.
     "check_results": """table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, severity VARCHAR NOT NULL,
         passed BOOLEAN NOT NULL, n_offending BIGINT NOT NULL, sample VARCHAR, task_id VARCHAR,
@@ -283,6 +287,8 @@ def _ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE}.{schema}")
         for table in missing_tables:
             con.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.meta.{table} ({META_TABLES[table]})")
+        if "raw_commit_token" in missing_tables:  # its one row must be there before two commits race
+            con.execute(f"INSERT INTO {LAKE}.meta.raw_commit_token VALUES (NULL, now())")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

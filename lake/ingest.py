@@ -19,10 +19,11 @@ How a batch lands, and why it is safe to re-run or kill at any point:
   Readers (bronze) only see rows of committed batches (meta.ingest_batches). A batch never deletes
   another's rows that are not committed yet: two runs over overlapping days at the same time (a
   scheduled build beside an on-demand one) each land their own rows, and whichever commits last
-  holds those days, as its content hashes in meta say. (Should the two commits overlap in time on
-  PostgreSQL, each may not see the other's batch as committed, and both copies stay until those
-  days are fetched again; bronze keeps one row per document, the latest fetch, so nothing
-  downstream is doubled. On SQLite the second commit fails and runs again from the top.)
+  holds those days, as its content hashes in meta say. Two commits never run side by side: each
+  replaces the one row of meta.raw_commit_token, and of two transactions deleting the same row
+  DuckLake commits one and fails the other, which runs again from the top and then sees the first
+  batch as committed (without this, two commits at the same moment on PostgreSQL each missed the
+  other's batch and both copies of the days stayed).
 dlt runs in a fresh working directory each time, so a failed earlier load can never make the
 next run load a stale package instead of its own data (stack-facts §2.5).
 """
@@ -230,6 +231,10 @@ def commit(lake, batch: Batch, marker: catalog.Marker | None = None) -> None:
         ("subject_id", "day", "resource", "content_hash", "n_documents"))})
 
     def work(con) -> None:
+        # Replaced by every commit, so that two at once conflict and take turns (see the docstring).
+        token = catalog.qualified("meta.raw_commit_token")
+        con.execute(f"DELETE FROM {token}")
+        con.execute(f"INSERT INTO {token} VALUES (?, now())", [batch.batch_id])
         for resource in RESOURCES:
             name = f"raw.{resource}"
             if not catalog.table_exists(lake, name):

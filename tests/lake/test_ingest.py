@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pyarrow as pa
+import pytest
 
 from lake import catalog, ingest
 from lake.config import Secret, Settings, Site
@@ -216,3 +217,47 @@ def test_a_run_with_nothing_left_to_fetch_still_leaves_its_marker_and_run_log_ro
     assert catalog.marker_exists(lake, "IngestNightscout_x")
     assert lake.con.execute("SELECT status FROM lake.meta.run_log WHERE task_id = 'IngestNightscout_x'"
                             ).fetchall() == [("done",)]
+
+
+@pytest.mark.servers
+def test_two_commits_at_the_same_moment_on_postgresql_take_turns_and_leave_one_copy(postgres, tmp_path,
+                                                                                   monkeypatch):
+    # Two runs land overlapping days for the first time, then commit at once: the first pauses in
+    # its transaction while the second commits. Neither sees the other's batch as committed when it
+    # starts, so without turns both copies of the shared days stay.
+    import threading
+
+    from lake.sources.simulated import simulated_sources
+    from tests.conftest import postgres_env
+
+    settings = Settings.from_env({"LAKE_HOME": str(tmp_path / "lh"), **postgres_env(postgres)})
+    lake_a, lake_b = catalog.connect(settings), catalog.connect(settings)
+    ana = [s for s in simulated_sources() if s.subject == "demo-ana"]
+    days = [date(2024, 3, 1) + timedelta(n) for n in range(4)]
+    first, second = ingest.Batch(["demo-ana"], days[:3]), ingest.Batch(["demo-ana"], days[1:])
+    for batch in (first, second):
+        ingest.land(settings, batch, ingest.read_days(batch, ana))
+    paused, resume = threading.Event(), threading.Event()
+    write_marker = catalog.write_marker
+
+    def pausing_once(con, marker):
+        if marker.task_id == "first" and not paused.is_set():
+            paused.set()
+            assert resume.wait(60)
+        write_marker(con, marker)
+
+    monkeypatch.setattr(catalog, "write_marker", pausing_once)
+    marker = catalog.Marker("first", "t", "{}")
+    committing = threading.Thread(target=ingest.commit, args=(lake_a, first, marker))
+    committing.start()
+    assert paused.wait(60)
+    ingest.commit(lake_b, second)
+    resume.set()
+    committing.join(120)
+    assert not committing.is_alive()
+    in_raw = committed_entries_by_day(lake_b)
+    assert set(in_raw) == set(days) and in_raw == latest_versions_by_day(lake_b)
+    (copies,) = lake_b.con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM lake.raw.entries "
+                                   "WHERE batch_id IN (SELECT batch_id FROM lake.meta.ingest_batches) "
+                                   "GROUP BY doc_id)").fetchone()
+    assert copies == 1

@@ -64,6 +64,8 @@ RESOURCES = (*WINDOWED, "profile")
 # hours, even days, for a long backfill. Until then they are invisible to readers, and only cost
 # disk; the next commit of their days, or maintenance (delete_abandoned), deletes them.
 ABANDONED_AFTER = timedelta(days=7)
+# The batches readers see: committed ones (meta.ingest_batches).
+COMMITTED_BATCHES = f"(SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})"
 RAW_SCHEMA = pa.schema([
     ("subject_id", pa.string()),
     ("window_day", pa.date32()),
@@ -241,18 +243,13 @@ def commit(lake, batch: Batch, marker: catalog.Marker | None = None) -> None:
                 continue
             # Range predicates first: DuckLake prunes files by their min/max statistics. Only
             # committed rows, or abandoned ones: another batch may be landing these days right now.
-            where = (f"list_contains(?, subject_id) AND batch_id <> ? AND (batch_id IN (SELECT batch_id FROM "
-                     f"{catalog.qualified('meta.ingest_batches')}) OR fetched_at < ?)")
+            where = (f"list_contains(?, subject_id) AND batch_id <> ? "
+                     f"AND (batch_id IN {COMMITTED_BATCHES} OR fetched_at < ?)")
             params: list = [batch.subjects, batch.batch_id, batch.fetched_at - ABANDONED_AFTER]
             if resource in WINDOWED:
                 where = f"window_day BETWEEN ? AND ? AND list_contains(?, window_day) AND {where}"
                 params = [first, last, batch.days, *params]
-            # Deleting only when there is something to delete keeps first-time backfills free of
-            # DELETE-vs-INSERT conflicts with other tasks' concurrent loads.
-            (stale,) = con.execute(f"SELECT count(*) FROM {catalog.qualified(name)} WHERE {where}",
-                                   params).fetchone()
-            if stale:
-                con.execute(f"DELETE FROM {catalog.qualified(name)} WHERE {where}", params)
+            _delete_any(con, name, where, params)
         con.register("_batches", batches)
         con.register("_versions", versions)
         try:
@@ -296,22 +293,24 @@ def delete_abandoned(lake, now: datetime | None = None) -> int:
     them, as they could be another run's still landing; past days are not fetched again, so
     without this they would stay. One transaction; returns the number of rows deleted."""
     cutoff = (now or datetime.now(UTC)) - ABANDONED_AFTER
-    uncommitted = f"batch_id NOT IN (SELECT batch_id FROM {catalog.qualified('meta.ingest_batches')})"
 
     def work(con) -> int:
-        deleted = 0
-        for resource in RESOURCES:
-            if not catalog.table_exists(lake, f"raw.{resource}"):
-                continue
-            table = catalog.qualified(f"raw.{resource}")
-            (n,) = con.execute(f"SELECT count(*) FROM {table} WHERE fetched_at < ? AND {uncommitted}",
-                               [cutoff]).fetchone()
-            if n:
-                con.execute(f"DELETE FROM {table} WHERE fetched_at < ? AND {uncommitted}", [cutoff])
-                deleted += n
-        return deleted
+        abandoned = f"fetched_at < ? AND batch_id NOT IN {COMMITTED_BATCHES}"
+        return sum(_delete_any(con, f"raw.{resource}", abandoned, [cutoff])
+                   for resource in RESOURCES if catalog.table_exists(lake, f"raw.{resource}"))
 
     return catalog.in_transaction(lake, work, what="deleting abandoned raw rows")
+
+
+def _delete_any(con, table: str, where: str, params: list) -> int:
+    """DELETE FROM `table` WHERE `where`, only when a row matches; returns the rows deleted. A
+    DELETE that would delete nothing is not run: it keeps first-time backfills free of
+    DELETE-vs-INSERT conflicts with other tasks' concurrent loads."""
+    target = catalog.qualified(table)
+    (n,) = con.execute(f"SELECT count(*) FROM {target} WHERE {where}", params).fetchone()
+    if n:
+        con.execute(f"DELETE FROM {target} WHERE {where}", params)
+    return n
 
 
 def days_to_fetch(lake, subjects: Sequence[str], first: date, last: date, *,

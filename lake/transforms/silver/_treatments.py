@@ -9,10 +9,10 @@ of a minute boundary are one event too.
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from lake.transforms.silver._local_time import with_local_time
+from lake.transforms.silver._repeats import without_repeats
 
 DUPLICATE_WITHIN_S = 60
 
@@ -20,8 +20,5 @@ DUPLICATE_WITHIN_S = 60
 def events(treatments: ir.Table, amount: str) -> ir.Table:
     t = treatments.filter(treatments[amount] > 0)
     t = t.mutate(_epoch_s=t.created_ts.epoch_seconds())
-    # A copy of a copy is still the same event: compared with the previous document, not the kept one.
-    previous = t._epoch_s.lag().over(ibis.window(group_by=[t.subject_id, t[amount]],
-                                                 order_by=[t._epoch_s, t.doc_id]))
-    t = t.filter(previous.isnull() | (t._epoch_s - previous > DUPLICATE_WITHIN_S)).drop("_epoch_s")
+    t = without_repeats(t, "_epoch_s", ["subject_id", amount], DUPLICATE_WITHIN_S).drop("_epoch_s")
     return with_local_time(t, "created_ts")

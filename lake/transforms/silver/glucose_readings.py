@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from lake.transforms.silver._local_time import with_local_time
+from lake.transforms.silver._repeats import without_repeats
 
 LOW, HIGH = 39, 400
 REUPLOAD_S, CROSS_DEVICE_S = 30, 150
@@ -43,8 +44,7 @@ def glucose_readings(entries: ir.Table) -> ir.Table:
     t = sensor_glucose(entries)
     t = t.filter(t.sgv_mg_dl >= LOW)
     # A re-upload by the same device: within 30 s of that device's previous reading.
-    previous = t.epoch_s.lag().over(group_by=[t.subject_id, t.device], order_by=[t.epoch_s, t.doc_id])
-    t = t.filter(previous.isnull() | (t.epoch_s - previous > REUPLOAD_S))
+    t = without_repeats(t, "epoch_s", ["subject_id", "device"], REUPLOAD_S)
     # Each device's rank that UTC day as one number, lower is better: the rank (primary = 0) first,
     # then the device name, so readings of two days compare too. One inequality, not an OR of two,
     # keeps the anti-joins below hash joins (with the OR, DuckDB took minutes on a subject-year).

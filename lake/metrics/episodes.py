@@ -28,7 +28,7 @@ import math
 import numpy as np
 import polars as pl
 
-from .grid import Grid
+from .grid import NS_PER_MIN, Grid
 
 DURATION_MIN = 15
 EXTENDED_MIN = 120
@@ -164,13 +164,13 @@ def with_utc_offsets(episodes: pl.DataFrame, times: np.ndarray, glucose: np.ndar
     if episodes.height == 0:
         return episodes.with_columns(pl.lit(None, pl.Int32).alias("start_offset_min"),
                                      pl.lit(None, pl.Int32).alias("end_offset_min"))
-    times = np.asarray(times).astype("datetime64[us]").astype(np.int64)  # µs, to do arithmetic on
+    times = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)  # ns, to do arithmetic on
     offsets = np.asarray(offsets, dtype=np.int64)
     threshold = np.array([THRESHOLDS[k, lv] for k, lv in episodes.select("kind", "level").iter_rows()])
     is_hypo = (episodes["kind"] == "hypo").to_numpy()
 
     def offsets_at(local: np.ndarray, first_pass: bool) -> np.ndarray:
-        step = dt0 * 60_000_000
+        step = dt0 * NS_PER_MIN
         lo, hi = np.searchsorted(times, local - step, "left"), np.searchsorted(times, local + step, "right")
         # The readings within a step of each end, as a (episodes x widest window) matrix.
         width = max(int((hi - lo).max()), 1)
@@ -189,12 +189,12 @@ def with_utc_offsets(episodes: pl.DataFrame, times: np.ndarray, glucose: np.ndar
         nearest = np.where(np.abs(times[before] - local) <= np.abs(times[after] - local), before, after)
         return np.where(inside.any(axis=1), chosen, offsets[nearest])
 
-    start = episodes["start_local_ts"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
-    end = episodes["end_local_ts"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    start = episodes["start_local_ts"].cast(pl.Datetime("ns")).to_numpy().astype(np.int64)
+    end = episodes["end_local_ts"].cast(pl.Datetime("ns")).to_numpy().astype(np.int64)
     start_offset, end_offset = offsets_at(start, first_pass=True), offsets_at(end, first_pass=False)
     # Readings of the two passes can interleave so that each end alone reads differently; an end
     # before its start in UTC then keeps the start's offset.
-    minute = 60_000_000
-    end_offset = np.where(end - end_offset * minute < start - start_offset * minute, start_offset, end_offset)
+    end_offset = np.where(end - end_offset * NS_PER_MIN < start - start_offset * NS_PER_MIN, start_offset,
+                          end_offset)
     return episodes.with_columns(start_offset_min=pl.Series(start_offset, dtype=pl.Int32),
                                  end_offset_min=pl.Series(end_offset, dtype=pl.Int32))

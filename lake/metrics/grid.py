@@ -60,32 +60,24 @@ class Grid:
         return self.first_day + steps.astype("timedelta64[ns]")
 
 
-def clean_readings(times: np.ndarray, glucose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clean_readings(times: np.ndarray, glucose: np.ndarray, *alongside: np.ndarray) -> tuple[np.ndarray, ...]:
     """Drop missing values, sort by time and keep the last of equal timestamps (as R iglu).
 
     Args:
         times: local wall-clock reading times (anything numpy converts to datetime64).
         glucose: glucose in mg/dL, NaN for missing.
+        alongside: other columns of the same readings (their UTC offsets), kept and ordered alike.
 
     Returns:
-        (times as datetime64[ns], glucose as float64), strictly increasing in time.
+        (times as datetime64[ns], glucose as float64, *alongside), strictly increasing in time.
     """
-    times = np.asarray(times).astype("datetime64[ns]")
-    glucose = np.asarray(glucose, dtype=np.float64)
-    kept = clean_index(times, glucose)
-    return times[kept], glucose[kept]
-
-
-def clean_index(times: np.ndarray, glucose: np.ndarray) -> np.ndarray:
-    """The positions of the readings `clean_readings` keeps, in its order (to take other columns
-    of the same readings along: their UTC offsets)."""
-    times = np.asarray(times).astype("datetime64[ns]")
+    times = np.asarray(times, dtype="datetime64[ns]")
     glucose = np.asarray(glucose, dtype=np.float64)
     present = np.flatnonzero(~np.isnan(glucose) & ~np.isnat(times))
     ordered = present[np.argsort(times[present], kind="stable")]  # stable: "last" keeps its meaning
     ordered_times = times[ordered]
-    is_last = np.append(ordered_times[1:] != ordered_times[:-1], True)
-    return ordered[is_last]
+    kept = ordered[np.append(ordered_times[1:] != ordered_times[:-1], True)]
+    return (times[kept], glucose[kept], *(np.asarray(column)[kept] for column in alongside))
 
 
 def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import polars as pl
 from .active import active_percents
 from .agp import PERCENTILES, agp
 from .episodes import COUNT_COLUMNS, EPISODE_SCHEMA, episode_counts, find_episodes, with_utc_offsets
-from .grid import Grid, clean_index, day_by_day
+from .grid import Grid, clean_readings, day_by_day
 from .mage import MAGE_DT0, mage, mage_from_grid
 from .variability import conga, modd
 
@@ -52,10 +52,10 @@ class SubjectSeries:
 
     times: np.ndarray
     glucose: np.ndarray
+    offsets: np.ndarray  # each reading's UTC offset (minutes), beside `times`; 0 where unknown
     grid: Grid | None
     n_readings: int = 0  # the frame's readings with a glucose value, one per instant in silver
     offset_change_min: float = 0.0  # see offset_changes
-    offsets: np.ndarray | None = None  # each reading's UTC offset (minutes), beside `times`; None: unknown
 
     @cached_property
     def episodes(self) -> pl.DataFrame | None:
@@ -64,18 +64,17 @@ class SubjectSeries:
 
 
 def subject_series(readings: pl.DataFrame) -> SubjectSeries:
-    times, glucose = readings["local_ts"].to_numpy(), readings["glucose_mg_dl"].to_numpy()
-    kept = clean_index(times, glucose)
-    times, glucose = times.astype("datetime64[ns]")[kept], glucose.astype(np.float64)[kept]
-    offsets = (readings["utc_offset_min"].fill_null(0).to_numpy()[kept]
-               if "utc_offset_min" in readings.columns else None)
+    offsets = (readings["utc_offset_min"].fill_null(0).to_numpy() if "utc_offset_min" in readings.columns
+               else np.zeros(readings.height, np.int32))
+    times, glucose, offsets = clean_readings(readings["local_ts"].to_numpy(),
+                                             readings["glucose_mg_dl"].to_numpy(), offsets)
     try:
         grid = day_by_day(times, glucose)
     except ValueError:  # too few readings, or readings too sparse for any grid step <= 45 min
         grid = None
     n_readings = readings.height - readings["glucose_mg_dl"].null_count()
     change = offset_changes(readings, []).get((), 0.0)  # no keys: one group, keyed ()
-    return SubjectSeries(times, glucose, grid, n_readings, change, offsets)
+    return SubjectSeries(times, glucose, offsets, grid, n_readings, change)
 
 
 def offset_changes(readings: pl.DataFrame, keys: list[str]) -> dict[tuple, float]:
@@ -129,7 +128,7 @@ def subject_grid_metrics(readings: pl.DataFrame | SubjectSeries,
 
 
 def _per_subject(readings: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-    """Each subject's rows in the frame's order (clean_index sorts them by time stably, so the
+    """Each subject's rows in the frame's order (clean_readings sorts them by time stably, so the
     frame's order decides which of equal timestamps is last), subjects as they first appear."""
     parts = readings.partition_by("subject_id", as_dict=True, maintain_order=True)
     return [(key[0], part) for key, part in parts.items()]
@@ -149,8 +148,7 @@ def episodes_by_subject(readings: Readings) -> pl.DataFrame:
                                    "start_offset_min": pl.Int32, "end_offset_min": pl.Int32})]
     for sid, series in _series(readings).items():
         if series.episodes is not None:
-            offsets = series.offsets if series.offsets is not None else np.zeros(series.times.size, np.int32)
-            episodes = with_utc_offsets(series.episodes, series.times, series.glucose, offsets,
+            episodes = with_utc_offsets(series.episodes, series.times, series.glucose, series.offsets,
                                         series.grid.dt0)
             frames.append(episodes.select(pl.lit(sid).alias("subject_id"), pl.all()))
     return pl.concat(frames)

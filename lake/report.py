@@ -100,8 +100,9 @@ def _period_to_show(lake) -> tuple[date, date] | None:
     periods = {(row["period_start"], row["period_end"]) for row in built}
     if not periods:
         return None
-    if default_period() in periods:
-        return default_period()
+    default = default_period()
+    if default in periods:
+        return default
     markers = catalog.query(lake, f"""
         SELECT parameters FROM {catalog.qualified('meta.task_markers')}
         WHERE task_family = 'BuildGlucoseSummary' ORDER BY written_at DESC""")

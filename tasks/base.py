@@ -71,6 +71,8 @@ def lake_connection():
 class LakeTask(luigi.Task):
     """A task that reads and writes the lake through its process's connection (lake_connection)."""
 
+    _started_at: datetime | None = None  # when its run began (Luigi's START event), for meta.run_log
+
     @property
     def resources(self) -> dict[str, int]:  # type: ignore[override]
         # SQLite (and DuckDB-file) catalogs take one writer at a time; PostgreSQL takes many.
@@ -123,7 +125,7 @@ class LakeTask(luigi.Task):
     def marker(self, inputs: dict | None = None) -> catalog.Marker:
         return catalog.Marker(self.task_id, self.task_family, self.parameters_json(),
                               json.dumps(inputs or {}, sort_keys=True, default=str),
-                              getattr(self, "_started_at", None))
+                              self._started_at)
 
     def progress(self, done: int, total: int, message: str) -> None:
         """Report progress to the scheduler (shown live in luigid's UI)."""
@@ -149,7 +151,7 @@ def _log_failure(task: LakeTask, exception: BaseException) -> None:
         message = catalog.redact(task.on_failure(exception), settings().catalog)[:2000]
         catalog.in_transaction(task.lake, lambda con: catalog.log_run(
             con, task.task_id, task.task_family, task.parameters_json(), "failed",
-            getattr(task, "_started_at", None), message), attempts=3, what="logging a failed run")
+            task._started_at, message), attempts=3, what="logging a failed run")
     except Exception as exc:  # never hide the task's own failure behind this one
         # Only the kind of error: when the configuration is what failed, it cannot redact the text.
         log.warning("could not record the failed run of %s in meta.run_log (%s)", task.task_id,

@@ -50,7 +50,7 @@ class IngestNightscout(LakeTask):
         """UTC days of the range that some subject still needs (see `pending_subject_days`); what
         this very task fetched counts as fresh, whatever `refresh_minutes` says."""
         pending = pending_subject_days(self.lake, list(self.subjects), self.start, self.end,
-                                       fetched_since=getattr(self, "_run_started", None))
+                                       fetched_since=self._started_at)
         return sorted({day for days in pending.values() for day in days})
 
     def is_complete(self) -> bool:
@@ -58,7 +58,7 @@ class IngestNightscout(LakeTask):
 
     def run(self) -> None:
         self.forget_completion()
-        self._run_started = datetime.now(UTC)
+        self._started_at = datetime.now(UTC)  # also when run() is called without Luigi's START event
         days = self.pending_days()
         by_subject = {s.subject: s for s in sources_for(settings())}
         unknown = [s for s in self.subjects if s not in by_subject]
